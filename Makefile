@@ -1,0 +1,36 @@
+# The two commands of the README's quick start. Both create .venv and install on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-test lint bench
+
+$(BIN)/flask: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(BIN)/flask pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/flask
+install-test: $(VENV)/.test-installed
+
+## make run: set up (venv, install, instance secrets, migrations, first admin) and serve on 127.0.0.1:5000
+run: install
+	$(BIN)/flask --app app setup
+	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+## make test: set up and run the whole test suite
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+
+bench: install-test
+	$(BIN)/python bench/token_endpoint.py

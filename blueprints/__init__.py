@@ -1,0 +1,63 @@
+"""Blueprints, one per audience: protocol JSON (oauth), browser pages (auth, dashboard), CLI."""
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from models import db
+
+log = logging.getLogger("appcreds")
+JSON_PREFIXES = ("/oauth/", "/api/", "/.well-known/")
+
+
+def register_blueprints(app: Flask) -> None:
+    from blueprints import auth, cli, dashboard, oauth
+    from blueprints.oauth.server import init_authorization_server
+
+    init_authorization_server(app)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    cli.register_commands(app)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def wants_json() -> bool:
+    # By path, not Accept: routing errors never reach blueprint handlers (Flask docs, blueprints).
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def handle_http_error(error: HTTPException):
+    if not wants_json():
+        return render_template("errors/error.html", error=error), error.code
+    if request.path.startswith("/oauth/"):
+        if error.code == 413:
+            from blueprints.oauth.client_auth import record_rejected_request
+            description = "the request body is too large"
+            record_rejected_request(request.path.rsplit("/", 1)[-1], "body_too_large", description)
+        else:
+            description = error.description if error.code in (404, 405) else "bad request"
+        # RFC 6749 §5.2 shape for every protocol error.
+        body = {"error": "invalid_request", "error_description": _ascii(description)}
+    else:
+        body = {"error": error.name.lower().replace(" ", "_"), "error_description": _ascii(error.description)}
+    response = jsonify(body)
+    response.status_code = error.code
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def handle_unexpected_error(error: Exception):
+    """Log the traceback, roll back half-done work, and answer without any detail."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    if wants_json():
+        response = jsonify({"error": "server_error", "error_description": "internal error"})
+        response.status_code = 500
+        return response
+    return render_template("errors/error.html", error=None), 500
+
+
+def _ascii(text: str) -> str:
+    return "".join(ch for ch in str(text) if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\')

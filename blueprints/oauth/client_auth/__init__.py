@@ -1,0 +1,185 @@
+"""Client authentication: the one front door for every endpoint that authenticates clients.
+
+RFC 6749 §2.3 lets a client authenticate in several ways, but it "MUST NOT use more than one
+authentication method in each request". AppCreds also gives each application exactly one
+method (RFC 7591 §2 `token_endpoint_auth_method`). The steps, in order:
+
+1. find the mechanisms the request presents: an HTTP Basic header, `client_secret` in the
+   body, a `client_assertion` - or, only when none of those came, a client certificate from
+   the trusted edge, or a bare `client_id` (a public client);
+2. refuse two at once (RFC 6749 §2.3), and credentials in the query string (§2.3.1);
+3. load the application the request names: unknown -> invalid_client;
+4. refuse a mechanism that is not the application's method, or not allowed at this endpoint;
+5. verify the credential with the hook registered with Authlib for that method
+   (client_secret.py, private_key_jwt.py, mtls.py, none.py);
+6. record the attempt, good or bad, with its reason (models/auth_event.py).
+"""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from authlib.oauth2.rfc6749 import InvalidClientError
+from flask import current_app, g
+from flask import request as http_request
+
+from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
+from models import Client, db
+
+# Parameters that carry a credential; RFC 6749 §2.3.1 forbids them in the request URI.
+CREDENTIAL_PARAMETERS = ("client_secret", "client_assertion", "client_assertion_type")
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """A way a request can present client credentials."""
+
+    name: str
+    # The registered methods (RFC 7591 names) this mechanism can satisfy.
+    methods: tuple[str, ...]
+    # Returns the client id the request names with this mechanism, or None when the
+    # mechanism is absent. Raises ClientAuthFailure / ClientRequestError when it is malformed.
+    find_client_id: Callable
+    # Explicit credentials count towards "more than one"; the others (a certificate, a bare
+    # client_id) are only a fallback when no explicit credential came.
+    explicit: bool = True
+
+
+MECHANISMS: list[Mechanism] = []
+
+
+def register_mechanism(mechanism: Mechanism) -> None:
+    MECHANISMS.append(mechanism)
+
+
+def query_client(client_id: str) -> Client | None:
+    """Load an application by client id, at most once per HTTP request."""
+    cache = g.setdefault("appcreds_clients", {})
+    if client_id not in cache:
+        cache[client_id] = db.session.execute(
+            db.select(Client).where(Client.client_id == client_id)
+        ).scalar_one_or_none()
+    return cache[client_id]
+
+
+def authenticate(request, methods, endpoint: str, run_registered_hook: Callable) -> Client:
+    """Authenticate the client of an OAuth2Request, allowing only `methods` at `endpoint`.
+
+    `run_registered_hook(method)` runs the hook registered with Authlib for that one method.
+    """
+    attempt = {"endpoint": endpoint, "method": None, "client_id_sent": None, "client": None}
+    try:
+        client = _authenticate(request, methods, endpoint, run_registered_hook, attempt)
+    except (ClientAuthFailure, ClientRequestError) as error:
+        if isinstance(error, ClientAuthFailure):
+            # RFC 6749 §5.2: a client that tried the Authorization header gets WWW-Authenticate.
+            error.basic_attempted = request.headers.get("Authorization", "")[:6].lower() == "basic "
+        record_attempt(attempt, "failure", error.reason_code, error.reason)
+        raise
+    record_attempt(attempt, "success", "authenticated", f"authenticated with {attempt['method']}")
+    return client
+
+
+def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> Client:
+    presented = _presented_mechanisms(request, attempt)
+    if not presented:
+        raise ClientAuthFailure("no_client_authentication", "the request carries no client credentials",
+                                description="client authentication is required")
+    mechanism, client_id = presented
+    attempt["method"] = mechanism.name
+    attempt["client_id_sent"] = client_id
+
+    # RFC 6749 §2.3.1: client credentials belong in the body, never in the request URI.
+    in_query = [name for name in CREDENTIAL_PARAMETERS if name in request.args]
+    if in_query:
+        raise ClientRequestError("credentials_in_query",
+                                 f"{in_query[0]} must be sent in the request body, not the query string")
+
+    # A client_id in the body must name the same client as the credential (RFC 7521 §4.2 for assertions).
+    body_client_id = request.form.get("client_id")
+    if body_client_id is not None and body_client_id != client_id:
+        raise ClientAuthFailure("client_id_mismatch",
+                                f"body client_id {body_client_id[:64]!r} differs from the credential's {client_id[:64]!r}")
+
+    client = query_client(client_id)
+    if client is None:
+        raise ClientAuthFailure("unknown_client", "no application has this client id (unknown or deleted)")
+    attempt["client"] = client
+
+    method = client.token_endpoint_auth_method
+    if method not in mechanism.methods:
+        raise ClientAuthFailure("method_not_registered",
+                                f"the application authenticates with {method}, the request used {mechanism.name}")
+    if method not in methods:
+        raise ClientAuthFailure("method_not_allowed_here", f"{method} is not accepted at the {endpoint} endpoint")
+    attempt["method"] = method
+
+    try:
+        # Authlib's registry runs exactly one hook: the one registered for this method.
+        return run_registered_hook(method)
+    except ClientAuthFailure:
+        raise
+    except InvalidClientError as error:  # a hook returned None: it found nothing to verify
+        raise ClientAuthFailure("not_verified", error.description or "credential not verified") from error
+
+
+def _presented_mechanisms(request, attempt):
+    """Return (mechanism, client_id) for the one mechanism presented, or None."""
+    explicit, fallback = [], []
+    for mechanism in MECHANISMS:
+        try:
+            client_id = mechanism.find_client_id(request)
+        except ClientAuthFailure:
+            attempt["method"] = mechanism.name
+            raise
+        if client_id is None:
+            continue
+        (explicit if mechanism.explicit else fallback).append((mechanism, client_id))
+    if len(explicit) > 1:
+        attempt["method"] = "+".join(m.name for m, _ in explicit)
+        attempt["client_id_sent"] = explicit[0][1]
+        # RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
+        raise ClientRequestError("multiple_mechanisms",
+                                 "client authentication must use exactly one mechanism, the request used "
+                                 + " and ".join(m.name for m, _ in explicit))
+    if explicit:
+        return explicit[0]
+    return fallback[0] if fallback else None
+
+
+def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str) -> None:
+    client = attempt.get("client")
+    sent = attempt.get("client_id_sent")
+    current_app.extensions["appcreds"].events.record(
+        event_type="client_authentication",
+        client_id_sent=sent[:128] if sent else None,
+        client_pk=client.id if client is not None else None,
+        endpoint=attempt.get("endpoint"),
+        method=attempt.get("method"),
+        outcome=outcome,
+        reason_code=reason_code,
+        reason=reason,
+        source_ip=http_request.remote_addr,
+    )
+
+
+def record_rejected_request(endpoint: str, reason_code: str, reason: str) -> None:
+    """Record a request refused before client authentication could run (e.g. no grant_type)."""
+    client_id = None
+    try:
+        client_id = http_request.form.get("client_id") or http_request.authorization.username
+    except Exception:  # noqa: BLE001,S110 - a body we cannot even parse names no client
+        pass
+    client = query_client(client_id) if client_id else None
+    attempt = {"endpoint": endpoint, "method": None, "client_id_sent": client_id, "client": client}
+    record_attempt(attempt, "failure", reason_code, reason)
+
+
+def register_methods(server) -> None:
+    """Register every method's hook with Authlib, and each mechanism with the front door."""
+    from blueprints.oauth.client_auth import client_secret, none, private_key_jwt
+
+    MECHANISMS.clear()
+    for module in (client_secret, private_key_jwt, none):
+        for mechanism in module.MECHANISMS:
+            register_mechanism(mechanism)
+        for method, hook in module.HOOKS.items():
+            server.register_client_auth_method(method, hook)

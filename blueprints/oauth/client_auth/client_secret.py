@@ -1,0 +1,90 @@
+"""RFC 6749 §2.3.1: client_secret_basic and client_secret_post.
+
+client_secret_basic: `Authorization: Basic base64(id ":" secret)`, where id and secret are each
+  form-urlencoded first (RFC 6749 §2.3.1 and Appendix B), so "+" decodes to a space.
+client_secret_post: `client_id` and `client_secret` in the request body (never the URI).
+The secret is compared as keyed digests in constant time (models/encryption.py).
+"""
+import base64
+import binascii
+from urllib.parse import unquote_plus
+
+from blueprints.oauth.client_auth import Mechanism
+from blueprints.oauth.errors import ClientAuthFailure
+
+
+def read_basic_credentials(headers) -> tuple[str, str] | None:
+    """(client_id, secret) from an HTTP Basic header; None without one; raises when malformed."""
+    authorization = headers.get("Authorization")
+    if not authorization:
+        return None
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None  # another scheme (for example DPoP) is not a client credential
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ClientAuthFailure("malformed_basic_header", "the Basic header is not base64 of UTF-8 text",
+                                description="malformed Basic authorization header") from None
+    if ":" not in decoded:
+        raise ClientAuthFailure("malformed_basic_header", "the Basic credentials have no colon",
+                                description="malformed Basic authorization header")
+    raw_id, raw_secret = decoded.split(":", 1)
+    try:
+        # RFC 6749 Appendix B: both parts are application/x-www-form-urlencoded before base64.
+        client_id, secret = unquote_plus(raw_id, errors="strict"), unquote_plus(raw_secret, errors="strict")
+    except UnicodeDecodeError:
+        raise ClientAuthFailure("malformed_basic_header", "a percent-escape in the Basic credentials is not UTF-8",
+                                description="malformed Basic authorization header") from None
+    if not client_id:
+        raise ClientAuthFailure("malformed_basic_header", "the Basic credentials have an empty client id",
+                                description="malformed Basic authorization header")
+    return client_id, secret
+
+
+def _basic_client_id(request):
+    credentials = read_basic_credentials(request.headers)
+    return credentials[0] if credentials else None
+
+
+def _post_client_id(request):
+    if "client_secret" not in request.form:
+        return None
+    return request.form.get("client_id") or ""
+
+
+def authenticate_client_secret_basic(query_client, request):
+    """Hook for Authlib: the application named in the Basic header, if the secret matches."""
+    credentials = read_basic_credentials(request.headers)
+    if credentials is None:
+        return None
+    client_id, secret = credentials
+    return _check_secret(query_client(client_id), secret)
+
+
+def authenticate_client_secret_post(query_client, request):
+    """Hook for Authlib: the application named by body `client_id`, if body `client_secret` matches."""
+    client_id, secret = request.form.get("client_id"), request.form.get("client_secret")
+    if client_id is None or secret is None:
+        return None
+    return _check_secret(query_client(client_id), secret)
+
+
+def _check_secret(client, secret):
+    if client is None:
+        raise ClientAuthFailure("unknown_client", "no application has this client id (unknown or deleted)")
+    if not client.has_secret:
+        raise ClientAuthFailure("no_secret", "the application has no client secret")
+    if not client.check_client_secret(secret):
+        raise ClientAuthFailure("wrong_secret", "the client secret does not match the current secret")
+    return client
+
+
+MECHANISMS = [
+    Mechanism("client_secret_basic", ("client_secret_basic",), _basic_client_id),
+    Mechanism("client_secret_post", ("client_secret_post",), _post_client_id),
+]
+HOOKS = {
+    "client_secret_basic": authenticate_client_secret_basic,
+    "client_secret_post": authenticate_client_secret_post,
+}

@@ -1,0 +1,66 @@
+"""Protocol views: thin, each hands the request to the authorization server."""
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
+from flask import jsonify, request
+
+from blueprints.extensions import csrf
+from blueprints.oauth import bp
+from blueprints.oauth.client_auth import record_rejected_request
+from blueprints.oauth.metadata import server_metadata
+from blueprints.oauth.server import authorization, body_parameters
+from flask import current_app
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def check_token_request_shape() -> str | None:
+    """What is wrong with the shape of a token request, before any OAuth processing; None if fine."""
+    if request.content_length and request.mimetype not in (FORM, "application/json"):
+        return f"the body must be {FORM} or application/json"
+    if request.mimetype == "application/json" and not isinstance(request.get_json(silent=True), dict):
+        return "the JSON body must be an object of string parameters"
+    body = body_parameters(request)
+    # RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
+    for name in body:
+        if len(body.getlist(name)) > 1:
+            return f"parameter {name[:40]} is included more than once"
+    if "grant_type" not in body:
+        if "grant_type" in request.args:
+            return "grant_type must be sent in the request body, not the query string"
+        return "grant_type is required"
+    return None
+
+
+@bp.post("/oauth/token")
+@csrf.exempt
+def token():
+    """RFC 6749 §3.2: the token endpoint."""
+    problem = check_token_request_shape()
+    if problem:
+        record_rejected_request("token", "malformed_request", problem)
+        return authorization.handle_error_response(None, InvalidRequestError(problem))
+    try:
+        return authorization.create_token_response()
+    except InsecureTransportError:
+        return authorization.handle_error_response(None, InvalidRequestError("the token endpoint requires https"))
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks():
+    """The public half of the signing keys: current, next and previous (RFC 7517)."""
+    response = jsonify(current_app.extensions["appcreds"].signing_keys.public_jwks())
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def oauth_metadata():
+    """RFC 8414 §3."""
+    return jsonify(server_metadata(authorization))
+
+
+@bp.get("/.well-known/openid-configuration")
+def openid_configuration():
+    """The same document at the OpenID Connect Discovery path (RFC 8414 §5), for clients that look there."""
+    return jsonify(server_metadata(authorization))

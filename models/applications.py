@@ -1,0 +1,133 @@
+"""Operations on applications, shared by the dashboard, the CLI and the Management API.
+
+Each function validates everything first and raises ApplicationError with a message meant
+for a person; it changes nothing when it raises. Callers commit.
+"""
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from models import Client, ClientGrant, db
+from models.apis import find_api
+from models.client import APP_TYPES, AUTH_METHODS, GRANT_TYPES, SECRET_METHODS, generate_client_id
+from models.credential import USES
+from models.timeutil import utcnow
+
+
+class ApplicationError(ValueError):
+    """A change that cannot be made, with a message that says why."""
+
+
+def create_application(name, app_type, method="client_secret_basic", grant_types=None, callback_urls=None,
+                       description="") -> tuple[Client, str | None]:
+    """Create an application; returns it and its new secret (None for a public client)."""
+    client = Client(client_id=generate_client_id(), token_endpoint_auth_method="none",
+                    grant_types=[], callback_urls=[], credentials=[], grants=[])
+    update_application(client, name=name, app_type=app_type, description=description,
+                       grant_types=grant_types if grant_types is not None else ["client_credentials"],
+                       callback_urls=callback_urls or [])
+    if method not in (*SECRET_METHODS, "none"):
+        raise ApplicationError(f"a new application starts with a client secret or none; register "
+                               f"credentials, then switch to {method}")
+    secret = set_auth_method(client, method)
+    db.session.add(client)
+    return client, secret
+
+
+def update_application(client, name=None, app_type=None, description=None, grant_types=None, callback_urls=None):
+    if name is not None:
+        name = name.strip()
+        if not 1 <= len(name) <= 128:
+            raise ApplicationError("the name must have 1 to 128 characters")
+        client.name = name
+    if app_type is not None:
+        if app_type not in APP_TYPES:
+            raise ApplicationError(f"the application type must be one of {', '.join(APP_TYPES)}")
+        client.app_type = app_type
+    if description is not None:
+        if len(description) > 2000:
+            raise ApplicationError("the description may have at most 2000 characters")
+        client.description = description
+    if grant_types is not None:
+        unknown = [g for g in grant_types if g not in GRANT_TYPES]
+        if unknown:
+            raise ApplicationError(f"unsupported grant type {unknown[0]}; supported: {', '.join(GRANT_TYPES)}")
+        client.grant_types = list(dict.fromkeys(grant_types))
+    if callback_urls is not None:
+        for url in callback_urls:
+            check_callback_url(url)
+        client.callback_urls = list(dict.fromkeys(callback_urls))
+
+
+def check_callback_url(url: str) -> None:
+    """RFC 6749 §3.1.2: absolute, no fragment; https unless it is a loopback address (RFC 8252 §7.3)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise ApplicationError(f"callback URL {url!r} is not an absolute URL")
+    if parts.fragment:
+        raise ApplicationError(f"callback URL {url!r} must not contain a fragment")
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ApplicationError(f"callback URL {url!r} must use https (http only for localhost)")
+
+
+def set_auth_method(client, method: str) -> str | None:
+    """Switch the application's one authentication method; returns a new secret if one was made."""
+    if method not in AUTH_METHODS:
+        raise ApplicationError(f"unknown authentication method {method}")
+    if method == "none" and client.app_type == "non_interactive":
+        raise ApplicationError("a machine-to-machine application must authenticate; it cannot be public (none)")
+    if method in USES and not active_credentials(client, method):
+        raise ApplicationError(f"register a credential for {method} before switching to it")
+    new_secret = None
+    if method in SECRET_METHODS and not client.has_secret:
+        new_secret = client.issue_new_secret()
+    client.token_endpoint_auth_method = method
+    return new_secret
+
+
+def active_credentials(client, use: str) -> list:
+    now = utcnow()
+    return [c for c in client.credentials if c.usage == use and not c.is_expired(now)]
+
+
+def rotate_secret(client) -> str:
+    """A new secret; the old one stops working the moment this commits (Auth0: no grace period)."""
+    if client.token_endpoint_auth_method not in SECRET_METHODS:
+        raise ApplicationError("only an application that authenticates with a client secret has one to rotate")
+    return client.issue_new_secret()
+
+
+def grant_api(client, audience: str, scopes: list[str]) -> ClientGrant:
+    """Allow the application tokens for an API, with these scopes (replaces an earlier grant)."""
+    api = find_api(current_app.config["APPCREDS_ISSUER"], audience)
+    if api is None:
+        raise ApplicationError(f"no API has the identifier {audience}")
+    unknown = [s for s in scopes if s not in api.scopes]
+    if unknown:
+        raise ApplicationError(f"{api.name} has no scope {unknown[0]}")
+    grant = client.grant_for(audience)
+    if grant is None:
+        grant = ClientGrant(audience=audience)
+        client.grants.append(grant)
+    grant.scopes = list(dict.fromkeys(scopes))
+    return grant
+
+
+def revoke_api_grant(client, audience: str) -> None:
+    grant = client.grant_for(audience)
+    if grant is None:
+        raise ApplicationError("the application has no grant for this API")
+    client.grants.remove(grant)
+
+
+def find_application(client_id: str) -> Client | None:
+    return db.session.execute(db.select(Client).where(Client.client_id == client_id)).scalar_one_or_none()
+
+
+def record_dashboard_event(client, event_type: str, reason: str, actor: str | None, source_ip=None) -> None:
+    """Log an action on an application's credentials (reveal, rotate ...) beside its auth attempts."""
+    current_app.extensions["appcreds"].events.record(
+        event_type=event_type, client_id_sent=client.client_id, client_pk=client.id, endpoint="dashboard",
+        method=None, outcome="success", reason_code=event_type, reason=reason, source_ip=source_ip, actor=actor,
+    )

@@ -1,0 +1,101 @@
+"""The event log: every client authentication attempt, good or bad, with its reason.
+
+Also records dashboard actions on credentials (secret revealed, rotated ...), so the
+application's Logs tab tells its whole story.
+
+Writes are batched: `record()` appends to an in-process buffer that a background thread
+flushes every `APPCREDS_EVENT_FLUSH_SECONDS` in one transaction. The token endpoint thus
+pays for a list append, not for a database commit. Up to that many seconds of events can
+be lost if a worker is killed with SIGKILL; a clean shutdown flushes.
+"""
+import atexit
+import logging
+import os
+import threading
+
+from sqlalchemy import insert
+
+from models import db
+from models.timeutil import UTCDateTime, utcnow
+
+log = logging.getLogger("appcreds.events")
+
+
+class AuthEvent(db.Model):
+    __tablename__ = "auth_events"
+    __table_args__ = (db.Index("ix_auth_events_client_pk_created_at", "client_pk", "created_at"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    # What happened: client_authentication, secret_revealed, secret_rotated, credential_added ...
+    event_type = db.Column(db.String(40), nullable=False, default="client_authentication")
+    # The client id exactly as the request sent it (may name no application).
+    client_id_sent = db.Column(db.String(128), nullable=True)
+    client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="SET NULL"), nullable=True)
+    endpoint = db.Column(db.String(32), nullable=True)
+    method = db.Column(db.String(40), nullable=True)
+    outcome = db.Column(db.String(10), nullable=False)  # success | failure
+    reason_code = db.Column(db.String(64), nullable=False)
+    reason = db.Column(db.Text, nullable=False)
+    source_ip = db.Column(db.String(64), nullable=True)
+    actor = db.Column(db.String(254), nullable=True)  # the dashboard user, for dashboard actions
+
+
+class EventRecorder:
+    """A per-process buffer of AuthEvent rows, flushed in batches by a daemon thread."""
+
+    def __init__(self, app, flush_seconds: float):
+        self.app = app
+        self.flush_seconds = flush_seconds
+        self._rows: list[dict] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+        self._pid = None
+
+    def record(self, **row) -> None:
+        row.setdefault("created_at", utcnow())
+        row["reason"] = row.get("reason") or row["reason_code"].replace("_", " ")
+        with self._lock:
+            self._rows.append(row)
+        log.info(
+            "%s %s client_id=%s method=%s endpoint=%s reason=%s",
+            row.get("event_type", "client_authentication"), row["outcome"], row.get("client_id_sent"),
+            row.get("method"), row.get("endpoint"), row["reason_code"],
+        )
+        if self.flush_seconds <= 0:
+            self.flush()
+        else:
+            self._ensure_thread()
+
+    def flush(self) -> int:
+        """Write the buffered rows in one transaction; returns how many were written."""
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return 0
+        try:
+            with self.app.app_context():
+                with db.engine.begin() as connection:
+                    connection.execute(insert(AuthEvent), rows)
+        except Exception:  # never lose the request over the log, but say so loudly
+            log.exception("could not write %d auth events", len(rows))
+            return 0
+        return len(rows)
+
+    def _ensure_thread(self):
+        # A thread started before gunicorn forked does not exist in the child: start one per process.
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="appcreds-event-flush", daemon=True)
+            self._thread.start()
+            atexit.register(self.flush)  # a clean worker exit writes what is still buffered
+
+    def _run(self):
+        while True:
+            self._wake.wait(self.flush_seconds)
+            self.flush()

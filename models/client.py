@@ -1,0 +1,142 @@
+"""Applications (OAuth clients) and the APIs they are granted.
+
+An application has exactly one authentication method at a time (RFC 7591 §2
+`token_endpoint_auth_method`, as Auth0 does it) and at most one client secret.
+The secret is kept twice: Fernet ciphertext so an admin can reveal it, and a keyed
+digest so the token endpoint verifies it without decrypting anything.
+"""
+import secrets
+import string
+
+from authlib.oauth2.rfc6749 import ClientMixin
+from flask import current_app
+
+from models import db
+from models.timeutil import UTCDateTime, utcnow
+
+# RFC 7591 §2 names. Order is the order the dashboard shows them in.
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+MTLS_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
+AUTH_METHODS = (*SECRET_METHODS, "private_key_jwt", *MTLS_METHODS, "none")
+
+# Auth0's application types.
+APP_TYPES = {
+    "regular_web": "Regular web application",
+    "spa": "Single-page application",
+    "native": "Native application",
+    "non_interactive": "Machine to machine",
+}
+GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
+
+_CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_client_id() -> str:
+    """32 random alphanumerics (about 190 bits), the shape of an Auth0 client id."""
+    return "".join(secrets.choice(_CLIENT_ID_ALPHABET) for _ in range(32))
+
+
+def generate_client_secret() -> str:
+    """64 URL-safe characters from `secrets`: 384 bits, well over the 256 we promise."""
+    return secrets.token_urlsafe(48)
+
+
+class Client(ClientMixin, db.Model):
+    __tablename__ = "clients"
+
+    id = db.Column(db.Integer, primary_key=True)
+    client_id = db.Column(db.String(64), nullable=False, unique=True)
+    name = db.Column(db.String(128), nullable=False)
+    description = db.Column(db.Text, nullable=False, default="")
+    app_type = db.Column(db.String(32), nullable=False, default="non_interactive")
+    token_endpoint_auth_method = db.Column(db.String(40), nullable=False, default="client_secret_basic")
+    grant_types = db.Column(db.JSON, nullable=False, default=lambda: ["client_credentials"])
+    callback_urls = db.Column(db.JSON, nullable=False, default=list)
+    secret_ciphertext = db.Column(db.Text, nullable=True)
+    secret_digest = db.Column(db.String(64), nullable=True)
+    secret_rotated_at = db.Column(UTCDateTime, nullable=True)
+    require_proof_of_possession = db.Column(db.Boolean, nullable=False, default=False)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    grants = db.relationship(
+        "ClientGrant", back_populates="client", cascade="all, delete-orphan", order_by="ClientGrant.audience"
+    )
+    credentials = db.relationship(
+        "Credential", back_populates="client", cascade="all, delete-orphan", order_by="Credential.created_at"
+    )
+
+    # --- the secret -------------------------------------------------------------------------
+
+    def issue_new_secret(self) -> str:
+        """Replace the secret. The old one stops working as soon as this commits (no grace period)."""
+        box = current_app.extensions["appcreds"].secret_box
+        secret = generate_client_secret()
+        self.secret_ciphertext = box.encrypt(secret)
+        self.secret_digest = box.digest(secret)
+        self.secret_rotated_at = utcnow()
+        return secret
+
+    def reveal_secret(self) -> str | None:
+        if self.secret_ciphertext is None:
+            return None
+        return current_app.extensions["appcreds"].secret_box.decrypt(self.secret_ciphertext)
+
+    @property
+    def has_secret(self) -> bool:
+        return self.secret_digest is not None
+
+    # --- Authlib's ClientMixin --------------------------------------------------------------
+
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return self.callback_urls[0] if self.callback_urls else None
+
+    def get_allowed_scope(self, scope):
+        # Scopes are per API (audience); the grant classes check them against ClientGrant.
+        return scope
+
+    def check_redirect_uri(self, redirect_uri):
+        # Exact string match, RFC 6749 §3.1.2.3 and OAuth 2.0 Security BCP §4.1.3.
+        return redirect_uri in self.callback_urls
+
+    def check_client_secret(self, client_secret):
+        """Constant-time comparison of keyed digests; False (never TypeError) when there is no secret."""
+        if self.secret_digest is None or not isinstance(client_secret, str):
+            return False
+        return current_app.extensions["appcreds"].secret_box.digest_matches(client_secret, self.secret_digest)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        # Unlike Authlib's mixin, the application's one method applies at every endpoint.
+        return method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type):
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type):
+        return grant_type in self.grant_types
+
+    # --- convenience ------------------------------------------------------------------------
+
+    def grant_for(self, audience: str):
+        return next((g for g in self.grants if g.audience == audience), None)
+
+    def __repr__(self):
+        return f"<Client {self.client_id} {self.name!r}>"
+
+
+class ClientGrant(db.Model):
+    """An application may get tokens for this API (audience), with at most these scopes."""
+
+    __tablename__ = "client_grants"
+    __table_args__ = (db.UniqueConstraint("client_pk", "audience"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True)
+    audience = db.Column(db.String(255), nullable=False)
+    scopes = db.Column(db.JSON, nullable=False, default=list)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    client = db.relationship("Client", back_populates="grants")
