@@ -60,6 +60,7 @@ def setup_command():
 
     instance = Path(current_app.instance_path)
     click.echo(f"instance folder: {instance} (secret_key, encryption.key, signing-keys.json; mode 0600)")
+    _create_private_sqlite_file()
     upgrade()
     if db.session.execute(db.select(User).where(User.is_admin)).first() is not None:
         click.echo("an administrator exists already; nothing else to do")
@@ -76,6 +77,16 @@ def setup_command():
     click.echo(f"created administrator {admin.email}")
     if generated:
         click.echo(f"  password (shown once, store it now): {password}")
+
+
+def _create_private_sqlite_file():
+    """An SQLite database holds encrypted secrets: create it 0600 (its WAL files inherit the mode)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        path.chmod(0o600)
 
 
 @users_cli.command("create")

@@ -1,0 +1,75 @@
+"""Start real servers for end-to-end tests: gunicorn on a free loopback port.
+
+Every process started here is ended by the same context manager, by its own handle.
+"""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 20.0, process=None) -> None:
+    """Poll `url` until it answers (any status), for at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def flask_cli(instance_path, *args, env=None, check=True):
+    """Run `flask --app app ...` against an instance folder; returns the CompletedProcess."""
+    full_env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance_path), **(env or {})}
+    return subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "app", *args],
+        cwd=ROOT, env=full_env, capture_output=True, text=True, check=check, timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def gunicorn(instance_path, workers=1, port=None, env=None, log_path=None):
+    """Run `gunicorn 'app:create_app()'` on 127.0.0.1; yields the base URL ("http://127.0.0.1:PORT")."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    full_env = {
+        **os.environ,
+        "APPCREDS_INSTANCE_PATH": str(instance_path),
+        "APPCREDS_ISSUER": base_url + "/",
+        **(env or {}),
+    }
+    log_file = open(log_path or Path(instance_path) / "gunicorn.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--graceful-timeout", "5", "app:create_app()"],
+        cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_http(base_url + "/.well-known/jwks.json", process=process)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log_file.close()
