@@ -22,6 +22,8 @@ from flask import current_app, g
 from flask import request as http_request
 
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
+from sqlalchemy.orm import joinedload
+
 from models import Client, db
 
 # Parameters that carry a credential; RFC 6749 §2.3.1 forbids them in the request URI.
@@ -55,8 +57,8 @@ def query_client(client_id: str) -> Client | None:
     cache = g.setdefault("appcreds_clients", {})
     if client_id not in cache:
         cache[client_id] = db.session.execute(
-            db.select(Client).where(Client.client_id == client_id)
-        ).scalar_one_or_none()
+            db.select(Client).where(Client.client_id == client_id).options(joinedload(Client.grants))
+        ).unique().scalar_one_or_none()
     return cache[client_id]
 
 
