@@ -27,6 +27,14 @@ DEFAULTS = {
     "APPCREDS_ASSERTION_MAX_BYTES": 8192,
     "APPCREDS_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD": False,
     "APPCREDS_PROXY_FIX_HOPS": 0,                    # >0 when behind that many trusted reverse proxies
+    # mTLS (RFC 8705) behind a TLS-terminating edge: see blueprints/oauth/client_auth/mtls.py
+    "APPCREDS_EDGE_SECRET": "",                      # shared with the edge; mTLS is off without it
+    "APPCREDS_EDGE_SECRET_HEADER": "cname-api-key",
+    "APPCREDS_MTLS_CERT_HEADER": "client-certificate",
+    "APPCREDS_MTLS_VERIFIED_HEADER": "client-certificate-ca-verified",
+    "APPCREDS_TRUSTED_PROXIES": "",                  # comma-separated addresses or networks
+    "APPCREDS_MTLS_CA_BUNDLE": "",                   # PEM file of CAs trusted for tls_client_auth
+    "APPCREDS_MTLS_BASE_URL": "",                    # the mTLS alias host, e.g. https://mtls.auth.example/
 }
 # Settings whose environment variable has another name than the config key.
 ENVIRONMENT_ALIASES = {"APPCREDS_DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
@@ -45,6 +53,11 @@ def create_app(config=None):
 
     init_extensions(app)
     register_blueprints(app)
+    hops = int(app.config["APPCREDS_PROXY_FIX_HOPS"])
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     return app
 
 

@@ -86,6 +86,7 @@ class _LoadedKeys:
     current_kid: str
     current_key: RSAKey
     jwks: dict
+    public_keys: KeySet
 
 
 class SigningKeys:
@@ -110,7 +111,7 @@ class SigningKeys:
         if current is None:
             raise RuntimeError(f"{self.path} has no current signing key; run `flask --app app keys rotate`")
         jwks = KeySet(public_keys).as_dict(private=False)
-        self._loaded = _LoadedKeys(mtime_ns, current[0], current[1], jwks)
+        self._loaded = _LoadedKeys(mtime_ns, current[0], current[1], jwks, KeySet.import_key_set(jwks))
         return self._loaded
 
     def current(self) -> tuple[str, RSAKey]:
@@ -119,3 +120,7 @@ class SigningKeys:
 
     def public_jwks(self) -> dict:
         return self._load().jwks
+
+    def public_key_set(self) -> KeySet:
+        """The published keys, parsed: what a resource server verifies access tokens with."""
+        return self._load().public_keys

@@ -4,6 +4,7 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import current_app
 
+from blueprints.oauth.client_auth.mtls import binding_thumbprint, check_edge_problem_for_binding
 from blueprints.oauth.tokens import issue_access_token
 from models.apis import find_api
 
@@ -15,6 +16,22 @@ CONFIDENTIAL_METHODS = [
     "tls_client_auth",
     "self_signed_tls_client_auth",
 ]
+
+
+def certificate_confirmation(client) -> dict | None:
+    """RFC 8705 §3: bind the token to the client certificate that came with the request, if any.
+
+    An application that requires sender-constrained tokens gets none without a certificate,
+    never a silently unbound one (Auth0: require_proof_of_possession).
+    """
+    check_edge_problem_for_binding()
+    thumbprint = binding_thumbprint()
+    if thumbprint is None:
+        if client.require_proof_of_possession:
+            raise InvalidRequestError("this application requires certificate-bound tokens: "
+                                      "send the token request with its client certificate over mTLS")
+        return None
+    return {"x5t#S256": thumbprint}
 
 
 def resolve_audience_and_scopes(client, requested_audience, requested_scope) -> tuple[str, list[str]]:
@@ -51,9 +68,11 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         self.audience, self.scopes = resolve_audience_and_scopes(
             self.request.client, form.get("audience"), form.get("scope")
         )
+        self.confirmation = certificate_confirmation(self.request.client)
 
     def create_token_response(self):
         client = self.request.client
         # RFC 9068 §2.2: with no resource owner, `sub` identifies the client (Auth0: "<client_id>@clients").
-        token = issue_access_token(client, self.audience, self.scopes, subject=f"{client.client_id}@clients")
+        token = issue_access_token(client, self.audience, self.scopes, subject=f"{client.client_id}@clients",
+                                   confirmation=self.confirmation)
         return 200, token, self.TOKEN_RESPONSE_HEADER

@@ -88,6 +88,8 @@ def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> C
     mechanism, client_id = presented
     attempt["method"] = mechanism.name
     attempt["client_id_sent"] = client_id
+    if not client_id:
+        raise ClientRequestError("missing_client_id", f"client_id is required with {mechanism.name}")
 
     # RFC 6749 §2.3.1: client credentials belong in the body, never in the request URI.
     in_query = [name for name in CREDENTIAL_PARAMETERS if name in request.args]
@@ -177,10 +179,11 @@ def record_rejected_request(endpoint: str, reason_code: str, reason: str) -> Non
 
 def register_methods(server) -> None:
     """Register every method's hook with Authlib, and each mechanism with the front door."""
-    from blueprints.oauth.client_auth import client_secret, none, private_key_jwt
+    from blueprints.oauth.client_auth import client_secret, mtls, none, private_key_jwt
 
     MECHANISMS.clear()
-    for module in (client_secret, private_key_jwt, none):
+    # Order matters only among fallbacks: a certificate is considered before a bare client_id.
+    for module in (client_secret, private_key_jwt, mtls, none):
         for mechanism in module.MECHANISMS:
             register_mechanism(mechanism)
         for method, hook in module.HOOKS.items():
