@@ -97,10 +97,10 @@ def self_signed_certificate(common_name="self-signed client", expired=False) -> 
 
 
 @lru_cache(maxsize=1)
-def test_ca() -> Issued:
+def trusted_ca() -> Issued:
     return make_ca()
 
 
 @lru_cache(maxsize=1)
-def unknown_ca() -> Issued:
+def foreign_ca() -> Issued:
     return make_ca("Some Other CA")

@@ -113,7 +113,10 @@ def _trusted_proxies(setting: str) -> tuple:
 
 def _parse_forwarded_pem(raw: str) -> tuple[x509.Certificate | None, str | None]:
     """nginx's $ssl_client_escaped_cert: URL-encoded PEM of exactly one certificate."""
-    pem = unquote(raw, errors="strict") if "%" in raw else raw
+    try:
+        pem = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        return None, "the certificate header is not URL-encoded PEM"
     if pem.count("-----BEGIN CERTIFICATE-----") != 1:
         if "-----BEGIN" not in pem:
             return None, "the certificate header is not URL-encoded PEM"
