@@ -15,9 +15,10 @@ naming_convention = {
 }
 db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
 
-from models.user import User  # noqa: E402
+# The model modules import `db` from here, so they come after it.
+from models.auth_event import AuthEvent  # noqa: E402
 from models.client import Client, ClientGrant  # noqa: E402
 from models.credential import Credential, UsedAssertion  # noqa: E402
-from models.auth_event import AuthEvent  # noqa: E402
+from models.user import User  # noqa: E402
 
 __all__ = ["db", "User", "Client", "ClientGrant", "Credential", "UsedAssertion", "AuthEvent"]

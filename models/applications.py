@@ -21,7 +21,7 @@ class ApplicationError(ValueError):
 def create_application(name, app_type, method="client_secret_basic", grant_types=None, callback_urls=None,
                        description="") -> tuple[Client, str | None]:
     """Create an application; returns it and its new secret (None for a public client)."""
-    client = Client(client_id=generate_client_id(), token_endpoint_auth_method="none",
+    client = Client(client_id=generate_client_id(), token_endpoint_auth_method="none",  # noqa: S106 (a method name)
                     grant_types=[], callback_urls=[], credentials=[], grants=[])
     update_application(client, name=name, app_type=app_type, description=description,
                        grant_types=grant_types if grant_types is not None else ["client_credentials"],

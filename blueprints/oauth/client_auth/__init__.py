@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from authlib.oauth2.rfc6749 import InvalidClientError
 from flask import current_app, g
 from flask import request as http_request
-
-from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
 from sqlalchemy.orm import joinedload
 
+from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
 from models import Client, db
 
 # Parameters that carry a credential; RFC 6749 §2.3.1 forbids them in the request URI.
@@ -100,8 +99,9 @@ def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> C
     # A client_id in the body must name the same client as the credential (RFC 7521 §4.2 for assertions).
     body_client_id = request.form.get("client_id")
     if body_client_id is not None and body_client_id != client_id:
-        raise ClientAuthFailure("client_id_mismatch",
-                                f"body client_id {body_client_id[:64]!r} differs from the credential's {client_id[:64]!r}")
+        raise ClientAuthFailure(
+            "client_id_mismatch",
+            f"body client_id {body_client_id[:64]!r} differs from the credential's {client_id[:64]!r}")
 
     client = query_client(client_id)
     if client is None:
