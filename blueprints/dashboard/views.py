@@ -1,10 +1,203 @@
-from flask import render_template
-from flask_login import login_required
+"""Dashboard pages: the application list, create, settings, delete, API grants and logs.
+
+The Credentials tab (secret, method switch, later keys and certificates) is in credentials.py.
+Every page is for administrators only (`require_admin`); every change is a POST form with a
+CSRF token; bad input is a field error with status 400 and nothing written.
+"""
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from blueprints.dashboard import bp
+from blueprints.dashboard.forms import (
+    CreateApplicationForm,
+    DeleteApplicationForm,
+    EditApplicationForm,
+    api_grants_form,
+    sentence,
+)
+from models import AuthEvent, Client, db
+from models.apis import builtin_apis
+from models.applications import (
+    ApplicationError,
+    create_application,
+    find_application,
+    grant_api,
+    record_dashboard_event,
+    revoke_api_grant,
+    update_application,
+)
+from models.client import APP_TYPES
+
+LOG_PAGE_SIZE = 50
+MAX_LOG_PAGE = 100_000  # past this the SQL offset would overflow long before any log is that long
+
+
+@bp.before_request
+def require_admin():
+    """Anonymous visitors go to sign-in (with a local `next`); signed-in non-admins get 403."""
+    if not current_user.is_authenticated:
+        target = request.full_path if request.query_string else request.path
+        return redirect(url_for("auth.login", next=target))
+    if not current_user.is_admin:
+        abort(403, description="The dashboard is for administrators only.")
+    return None
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(error):
+    """A form without a valid CSRF token: explain, change nothing."""
+    return render_template("dashboard/csrf_error.html", reason=error.description), 400
+
+
+@bp.app_template_filter("utc")
+def format_utc(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
+
+
+@bp.app_context_processor
+def dashboard_labels():
+    return {"APP_TYPES": APP_TYPES}
+
+
+def load_application(client_id: str) -> Client:
+    """The application with this client id; 404 when there is none."""
+    client = find_application(client_id)
+    if client is None:
+        abort(404, description="No application has this client ID. It may have been deleted.")
+    return client
+
+
+def actor() -> dict:
+    """Who did a dashboard action, from where: for record_dashboard_event."""
+    return {"actor": current_user.email, "source_ip": request.remote_addr}
 
 
 @bp.get("/")
-@login_required
 def applications():
-    return render_template("dashboard/applications.html")
+    """List every application."""
+    clients = db.session.execute(db.select(Client).order_by(Client.name, Client.id)).scalars().all()
+    return render_template("dashboard/applications.html", clients=clients)
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+def create():
+    """Create an application, then go to its Credentials tab (the secret stays hidden until revealed)."""
+    form = CreateApplicationForm()
+    if request.method == "GET":
+        form.grant_types.data = ["client_credentials"]
+    if form.validate_on_submit():
+        try:
+            client, _secret = create_application(
+                form.name.data, form.app_type.data, form.token_endpoint_auth_method.data,
+                grant_types=form.grant_types.data, callback_urls=form.callback_url_list,
+                description=form.description.data or "",
+            )
+            db.session.commit()
+        except ApplicationError as error:
+            db.session.rollback()
+            form.form_errors.append(sentence(error))
+        else:
+            flash(f"Application {client.name!r} created.", "success")
+            return redirect(url_for("dashboard.credentials", client_id=client.client_id))
+    return render_template("dashboard/create.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/applications/<client_id>")
+def application(client_id):
+    """The application page opens on its Settings tab."""
+    load_application(client_id)
+    return redirect(url_for("dashboard.settings", client_id=client_id))
+
+
+@bp.route("/applications/<client_id>/settings", methods=["GET", "POST"])
+def settings(client_id):
+    """Edit name, description, type, callback URLs and grant types."""
+    client = load_application(client_id)
+    form = EditApplicationForm(current_method=client.token_endpoint_auth_method)
+    if request.method == "GET":
+        form.name.data, form.description.data = client.name, client.description
+        form.app_type.data, form.grant_types.data = client.app_type, list(client.grant_types)
+        form.callback_urls.data = "\n".join(client.callback_urls)
+    if form.validate_on_submit():
+        try:
+            update_application(client, name=form.name.data, app_type=form.app_type.data,
+                               description=form.description.data or "", grant_types=form.grant_types.data,
+                               callback_urls=form.callback_url_list)
+            db.session.commit()
+        except ApplicationError as error:
+            db.session.rollback()
+            form.form_errors.append(sentence(error))
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("dashboard.settings", client_id=client_id))
+    status = 400 if form.errors else 200
+    return render_template("dashboard/settings.html", client=client, form=form, active_tab="settings"), status
+
+
+@bp.route("/applications/<client_id>/delete", methods=["GET", "POST"])
+def delete(client_id):
+    """Confirm, then delete the application with its grants and credentials (its log rows stay)."""
+    client = load_application(client_id)
+    form = DeleteApplicationForm(expected_name=client.name)
+    if form.validate_on_submit():
+        name = client.name
+        db.session.delete(client)
+        db.session.commit()
+        flash(f"Application {name!r} deleted. Tokens it already holds stay valid until they expire.", "success")
+        return redirect(url_for("dashboard.applications"))
+    return render_template("dashboard/delete.html", client=client, form=form), 400 if form.errors else 200
+
+
+@bp.route("/applications/<client_id>/apis", methods=["GET", "POST"])
+def apis(client_id):
+    """Which APIs the application may get tokens for, and with which scopes."""
+    client = load_application(client_id)
+    api_list = builtin_apis(current_app.config["APPCREDS_ISSUER"])
+    form = api_grants_form(api_list, client)
+    if form.validate_on_submit():
+        try:
+            changes = apply_api_grants(client, api_list, form)
+            db.session.commit()
+        except ApplicationError as error:
+            db.session.rollback()
+            form.form_errors.append(sentence(error))
+        else:
+            if changes:
+                record_dashboard_event(client, "api_grants_changed", "; ".join(changes), **actor())
+            flash("API access saved." if changes else "Nothing changed.", "success")
+            return redirect(url_for("dashboard.apis", client_id=client_id))
+    rows = [(api, form[f"api_{i}"], form[f"scopes_{i}"]) for i, api in enumerate(api_list)]
+    status = 400 if form.errors else 200
+    return render_template("dashboard/apis.html", client=client, form=form, rows=rows, active_tab="apis"), status
+
+
+def apply_api_grants(client, api_list, form) -> list[str]:
+    """Grant or revoke each API as the form says; returns a sentence per change, for the log."""
+    changes = []
+    for index, api in enumerate(api_list):
+        granted, scopes = form[f"api_{index}"].data, form[f"scopes_{index}"].data or []
+        existing = client.grant_for(api.identifier)
+        if granted and (existing is None or list(existing.scopes) != list(scopes)):
+            grant_api(client, api.identifier, scopes)
+            changes.append(f"granted {api.identifier} with scopes {' '.join(scopes) or '(none)'}")
+        elif not granted and existing is not None:
+            revoke_api_grant(client, api.identifier)
+            changes.append(f"revoked {api.identifier}")
+    return changes
+
+
+@bp.get("/applications/<client_id>/logs")
+def logs(client_id):
+    """This application's authentication attempts and credential actions, newest first."""
+    client = load_application(client_id)
+    # Events are buffered per process; write ours now so the page shows the latest attempts.
+    current_app.extensions["appcreds"].events.flush()
+    page = max(1, min(request.args.get("page", 1, type=int), MAX_LOG_PAGE))
+    query = (db.select(AuthEvent).where(AuthEvent.client_pk == client.id)
+             .order_by(AuthEvent.created_at.desc(), AuthEvent.id.desc()))
+    pagination = db.paginate(query, page=page, per_page=LOG_PAGE_SIZE, error_out=False)
+    return render_template("dashboard/logs.html", client=client, pagination=pagination, active_tab="logs")
+
+
+from blueprints.dashboard import credentials  # noqa: E402,F401  (registers the Credentials tab's routes)

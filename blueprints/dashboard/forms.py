@@ -1,0 +1,162 @@
+"""Dashboard forms. Each input rule lives here as field validation, so a bad value is shown on
+its field (status 400) before anything is written; the rules themselves come from
+models/applications.py, so the dashboard, the CLI and the Management API agree.
+"""
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms before 3.3 takes (value, label) pairs
+    def SelectChoice(value, label):  # noqa: N802
+        return (value, label)
+
+from models.applications import ApplicationError, check_callback_url
+from models.client import APP_TYPES, AUTH_METHODS, GRANT_TYPES, SECRET_METHODS
+
+GRANT_TYPE_LABELS = {
+    "client_credentials": "Client credentials (machine to machine)",
+    "authorization_code": "Authorization code (a person signs in)",
+    "refresh_token": "Refresh token",
+}
+# The methods a new application can start with; the others need a credential registered first.
+CREATE_METHODS = (*SECRET_METHODS, "none")
+MAX_CALLBACK_URLS = 50
+
+
+def sentence(message: str) -> str:
+    """An ApplicationError message ("the name must ...") as a sentence for the page."""
+    message = str(message).strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def split_lines(text: str | None) -> list[str]:
+    """The non-blank lines of a textarea, stripped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes; each must be one of the choices (checked by SelectMultipleField)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ApplicationSettingsForm(FlaskForm):
+    """The fields shared by creating and editing an application."""
+
+    name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=128)],
+                       filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    description = TextAreaField("Description (optional)", validators=[Length(max=2000)])
+    app_type = SelectField("Application type", validate_choice=False,
+                           choices=[SelectChoice(value, label) for value, label in APP_TYPES.items()])
+    callback_urls = TextAreaField("Allowed callback URLs (one per line)")
+    grant_types = MultiCheckboxField("Grant types", validate_choice=False,
+                                     choices=[SelectChoice(g, GRANT_TYPE_LABELS.get(g, g)) for g in GRANT_TYPES])
+
+    def validate_app_type(self, field):
+        if field.data not in APP_TYPES:
+            raise ValidationError("Choose one of the application types listed.")
+
+    def validate_grant_types(self, field):
+        unknown = [g for g in field.data or [] if g not in GRANT_TYPES]
+        if unknown:
+            raise ValidationError(f"Unsupported grant type {unknown[0]!r}.")
+
+    def validate_callback_urls(self, field):
+        urls = split_lines(field.data)
+        if len(urls) > MAX_CALLBACK_URLS:
+            raise ValidationError(f"At most {MAX_CALLBACK_URLS} callback URLs.")
+        for url in urls:
+            try:
+                check_callback_url(url)  # the model's own rule: absolute, no fragment, https or loopback
+            except ApplicationError as error:
+                raise ValidationError(sentence(error)) from None
+
+    @property
+    def callback_url_list(self) -> list[str]:
+        return split_lines(self.callback_urls.data)
+
+
+class CreateApplicationForm(ApplicationSettingsForm):
+    token_endpoint_auth_method = RadioField(
+        "Authentication method", choices=[SelectChoice(m, m) for m in CREATE_METHODS], default="client_secret_basic",
+        validate_choice=False,
+    )
+    submit = SubmitField("Create application")
+
+    def validate_token_endpoint_auth_method(self, field):
+        if field.data not in CREATE_METHODS:
+            raise ValidationError("A new application starts with a client secret or with none; "
+                                  "other methods need a credential registered first.")
+        # models.applications.set_auth_method refuses the same; said here so it lands on this field.
+        if field.data == "none" and self.app_type.data == "non_interactive":
+            raise ValidationError("A machine-to-machine application must authenticate; it cannot be public.")
+
+
+class EditApplicationForm(ApplicationSettingsForm):
+    submit = SubmitField("Save changes")
+
+    def __init__(self, *args, current_method=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current_method = current_method
+
+    def validate_app_type(self, field):
+        super().validate_app_type(field)
+        if field.data == "non_interactive" and self.current_method == "none":
+            raise ValidationError("A machine-to-machine application must authenticate: switch its "
+                                  "authentication method on the Credentials tab first.")
+
+
+class DeleteApplicationForm(FlaskForm):
+    confirm_name = StringField("Type the application's name to confirm", validators=[DataRequired("Type the name.")])
+    submit = SubmitField("Delete application")
+
+    def __init__(self, *args, expected_name="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.expected_name = expected_name
+
+    def validate_confirm_name(self, field):
+        if field.data.strip() != self.expected_name:
+            raise ValidationError("That is not the application's name; nothing was deleted.")
+
+
+class ChangeAuthMethodForm(FlaskForm):
+    token_endpoint_auth_method = RadioField("Authentication method", choices=[SelectChoice(m, m) for m in AUTH_METHODS],
+                                            validate_choice=False)
+    submit = SubmitField("Save method")
+
+    def validate_token_endpoint_auth_method(self, field):
+        if field.data not in AUTH_METHODS:
+            raise ValidationError("Choose one of the methods listed.")
+
+
+def api_grants_form(apis, client):
+    """A form with, per API, a "granted" checkbox and its scopes' checkboxes (fields api_<n>, scopes_<n>)."""
+
+    class ApiGrantsForm(FlaskForm):
+        submit = SubmitField("Save API access")
+
+    for index, api in enumerate(apis):
+        setattr(ApiGrantsForm, f"api_{index}", BooleanField(f"Allow tokens for {api.name}"))
+        setattr(ApiGrantsForm, f"scopes_{index}", MultiCheckboxField(
+            "Scopes", choices=[SelectChoice(scope, f"{scope}: {text}") for scope, text in api.scopes.items()]))
+    data = {}
+    for index, api in enumerate(apis):
+        grant = client.grant_for(api.identifier)
+        data[f"api_{index}"] = grant is not None
+        data[f"scopes_{index}"] = list(grant.scopes) if grant is not None else []
+    return ApiGrantsForm(data=data)  # on a POST the submitted boxes win over these defaults
