@@ -1,0 +1,105 @@
+"""The Logs tab: this application's authentication attempts and credential actions, newest first."""
+from datetime import timedelta
+
+import pytest
+
+from models import AuthEvent, db
+from models.applications import find_application
+from models.timeutil import utcnow
+from tests.dashboard.conftest import token_with_basic, token_with_post, url
+from tests.factories import make_app
+
+
+def logs_page(client, client_id, **query):
+    response = client.get(url(client_id, "logs"), query_string=query)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def add_events(app, client_id, count):
+    """`count` successful attempts, one second apart, numbered in source_ip order of age."""
+    with app.app_context():
+        application = find_application(client_id)
+        start = utcnow() - timedelta(hours=1)
+        db.session.add_all(AuthEvent(
+            created_at=start + timedelta(seconds=n), client_id_sent=client_id, client_pk=application.id,
+            endpoint="token", method="client_secret_basic", outcome="success", reason_code="authenticated",
+            reason="authenticated", source_ip=f"10.0.{n // 250}.{n % 250}") for n in range(count))
+        db.session.commit()
+
+
+def test_lists_a_failed_attempt_with_its_reason(client, dashboard, app, confidential_app):
+    client_id, _ = confidential_app
+    assert token_with_basic(client, client_id, "not-the-secret").status_code == 401
+    html = logs_page(client, client_id)
+    assert "client_authentication" in html and ">failure<" in html
+    assert "wrong_secret" in html and "the client secret does not match the current secret" in html
+    assert "client_secret_basic" in html and "127.0.0.1" in html and ">token<" in html
+    assert 'aria-current="page">Logs</a>' in html
+
+
+def test_lists_a_wrong_method_attempt(client, dashboard, app, confidential_app):
+    client_id, secret = confidential_app
+    assert token_with_post(client, client_id, secret).status_code == 401
+    html = logs_page(client, client_id)
+    assert "method_not_registered" in html
+    assert "the application authenticates with client_secret_basic, the request used client_secret_post" in html
+
+
+def test_shows_only_this_applications_events_newest_first(client, dashboard, app, confidential_app):
+    client_id, secret = confidential_app
+    other_id, other_secret = make_app(app, name="Other")
+    token_with_basic(client, other_id, "wrong")
+    token_with_basic(client, client_id, "wrong")
+    token_with_basic(client, client_id, secret)
+    html = logs_page(client, client_id)
+    assert other_id not in html
+    assert html.index(">authenticated<") < html.index(">wrong_secret<")
+
+
+def test_lists_dashboard_actions_with_their_actor(client, dashboard, app, confidential_app):
+    client_id, _ = confidential_app
+    dashboard.post(url(client_id, "credentials/reveal"), page=url(client_id, "credentials"))
+    html = logs_page(client, client_id)
+    assert "secret_revealed" in html and "admin@example.com" in html and ">dashboard<" in html
+
+
+def test_shows_utc_times(client, dashboard, app, confidential_app):
+    client_id, _ = confidential_app
+    token_with_basic(client, client_id, "wrong")
+    html = logs_page(client, client_id)
+    assert "Time (UTC)" in html
+    assert utcnow().strftime("%Y-%m-%d") in html and " UTC</td>" in html
+
+
+def test_paginates_fifty_per_page(client, dashboard, app, confidential_app):
+    client_id, _ = confidential_app
+    add_events(app, client_id, 60)
+    first = logs_page(client, client_id)
+    assert first.count("<tr>") == 51  # header row + 50
+    assert "10.0.0.59" in first and "10.0.0.10" in first and "10.0.0.9<" not in first
+    assert "Page 1 of 2" in first and "Older" in first
+    second = logs_page(client, client_id, page=2)
+    assert second.count("<tr>") == 11 and "10.0.0.0<" in second and "Newer" in second
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-3", "99", str(10 ** 30)])
+def test_odd_page_numbers_never_fail(client, dashboard, app, confidential_app, page):
+    client_id, _ = confidential_app
+    add_events(app, client_id, 3)
+    html = logs_page(client, client_id, page=page)
+    assert "10.0.0.2" in html or "No entries on this page" in html
+
+
+def test_says_when_there_is_nothing_yet(client, dashboard, confidential_app):
+    assert "Nothing yet" in logs_page(client, confidential_app[0])
+
+
+@pytest.mark.parametrize("app_config", [{"APPCREDS_EVENT_FLUSH_SECONDS": 300}])
+def test_shows_events_still_buffered_in_this_process(client, dashboard, app, confidential_app):
+    """Events are written in batches; the Logs tab writes this process's batch before reading."""
+    client_id, _ = confidential_app
+    token_with_basic(client, client_id, "wrong")
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuthEvent)) == 0
+    assert "wrong_secret" in logs_page(client, client_id)
