@@ -104,3 +104,19 @@ def trusted_ca() -> Issued:
 @lru_cache(maxsize=1)
 def foreign_ca() -> Issued:
     return make_ca("Some Other CA")
+
+
+def server_certificate(ca: Issued, hostname="localhost") -> Issued:
+    """A TLS server certificate for the nginx edge (SAN localhost and 127.0.0.1)."""
+    import ipaddress
+
+    key = _key()
+    builder = (x509.CertificateBuilder().subject_name(name(hostname)).issuer_name(ca.certificate.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname),
+                                                           x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                              critical=False)
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+                              critical=False))
+    return Issued(_validity(builder, 30, False).sign(ca.key, hashes.SHA256()), key)
