@@ -150,11 +150,14 @@ def create_client(name, app_type, method, grant_types, callbacks, grant_audience
 @click.option("--name")
 @click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(list(GRANT_TYPES)))
 @click.option("--callback", "callbacks", multiple=True, help="Replaces the callback URLs (repeatable).")
-def update_client(client_id, name, grant_types, callbacks):
+@click.option("--require-proof-of-possession", "require_pop", type=click.Choice(["on", "off"]),
+              help="Only certificate-bound tokens (RFC 8705 §3); refuse token requests without a certificate.")
+def update_client(client_id, name, grant_types, callbacks, require_pop):
     """Change an application's settings."""
     client = _load_application(client_id)
     _commit_or_fail(lambda: update_application(
-        client, name=name, grant_types=list(grant_types) or None, callback_urls=list(callbacks) or None))
+        client, name=name, grant_types=list(grant_types) or None, callback_urls=list(callbacks) or None,
+        require_proof_of_possession=None if require_pop is None else require_pop == "on"))
     click.echo(f"updated {client.client_id}")
 
 

@@ -34,7 +34,8 @@ def create_application(name, app_type, method="client_secret_basic", grant_types
     return client, secret
 
 
-def update_application(client, name=None, app_type=None, description=None, grant_types=None, callback_urls=None):
+def update_application(client, name=None, app_type=None, description=None, grant_types=None, callback_urls=None,
+                       require_proof_of_possession=None):
     if name is not None:
         name = name.strip()
         if not 1 <= len(name) <= 128:
@@ -57,6 +58,8 @@ def update_application(client, name=None, app_type=None, description=None, grant
         for url in callback_urls:
             check_callback_url(url)
         client.callback_urls = list(dict.fromkeys(callback_urls))
+    if require_proof_of_possession is not None:
+        client.require_proof_of_possession = bool(require_proof_of_possession)
 
 
 def check_callback_url(url: str) -> None:

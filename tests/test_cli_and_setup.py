@@ -52,6 +52,12 @@ def test_clients_commands(fresh_instance):
     flask_cli(fresh_instance, "clients", "set-method", client_id, "client_secret_post")
     flask_cli(fresh_instance, "clients", "grant", client_id, demo, "--scope", "read:demo write:demo")
     flask_cli(fresh_instance, "clients", "update", client_id, "--name", "Renamed job")
+    flask_cli(fresh_instance, "clients", "update", client_id, "--require-proof-of-possession", "on")
+    engine = create_engine(f"sqlite:///{fresh_instance}/appcreds.sqlite")
+    with engine.connect() as connection:
+        row = connection.exec_driver_sql("SELECT name, require_proof_of_possession FROM clients").one()
+    engine.dispose()
+    assert tuple(row) == ("Renamed job", 1)
 
     refused = flask_cli(fresh_instance, "clients", "set-method", client_id, "private_key_jwt", check=False)
     assert refused.returncode != 0
