@@ -13,6 +13,7 @@ from flask import request as http_request
 from werkzeug.datastructures import MultiDict
 
 from blueprints.oauth import client_auth
+from blueprints.oauth.client_auth import private_key_jwt
 from blueprints.oauth.grants import ClientCredentialsGrant
 
 
@@ -81,6 +82,7 @@ authorization = AppCredsAuthorizationServer()
 
 def init_authorization_server(app) -> None:
     authorization.init_app(app, query_client=client_auth.query_client, save_token=_no_token_storage)
+    private_key_jwt.log_configuration_warnings(app)
     if not authorization._token_grants:  # the module-level server is shared by every app in a process
         authorization.register_grant(ClientCredentialsGrant)
         client_auth.register_methods(authorization)

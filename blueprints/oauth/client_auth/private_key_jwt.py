@@ -1,18 +1,334 @@
-"""RFC 7523 §2.2 and §3: private_key_jwt client authentication (work in progress: issue 3).
+"""RFC 7523 §2.2 and §3 (with RFC 7521 §4.2): private_key_jwt client authentication.
 
-For now only the mechanism is recognised, so that an assertion sent by an application
-registered for another method is refused as such.
+The application signs a short-lived JWT with its private key; AppCreds holds only public keys
+(models/credential_registry.py). authenticate_private_key_jwt checks, in this order:
+1. shape: client_assertion_type, size, one compact JWS, iss/sub/jti at most 64 characters;
+2. header: alg on the allow-list, typ not another kind of JWT, no crit - before any key is touched;
+3. key: the kid selects a current key (without one, each is tried); its alg must equal the header's;
+4. claims: iss, sub, client_id, aud (exactly the issuer), exp, lifetime, iat, nbf, jti;
+5. replay: the jti is stored once per application under a unique constraint - only now, so a
+   forged assertion cannot burn someone else's jti.
+Header parameters that point at keys (jku, x5u, jwk, x5c) are ignored, never fetched.
 """
+import base64
+import binascii
+import json
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from flask import current_app, url_for
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
+
 from blueprints.oauth.client_auth import Mechanism
+from blueprints.oauth.errors import ClientAuthFailure
+from models import UsedAssertion, db
+from models.credential import KEY_ALGORITHMS
+from models.credential_registry import public_key_of
+from models.timeutil import utcnow
+
+log = logging.getLogger("appcreds.private_key_jwt")
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+USE = "private_key_jwt"
+MAX_CLAIM_LENGTH = 64  # Auth0's limit for iss, sub and jti
+# typ values meaning "a JWT" or, in draft-ietf-oauth-rfc7523bis, "a client assertion".
+ACCEPTED_TYPES = ("jwt", "client-authentication+jwt")
+HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "PS256": hashes.SHA256}
+PURGE_INTERVAL = 60.0  # seconds between purges of expired jti records, per process
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")  # empty parts fail later: JSON, alg
 
 
-def _assertion_client_id(request):
-    if "client_assertion" not in request.form and "client_assertion_type" not in request.form:
+@dataclass(frozen=True)
+class Assertion:
+    header: dict
+    claims: dict
+    signing_input: bytes
+    signature: bytes
+
+
+def authenticate_private_key_jwt(query_client, request):
+    """Hook for Authlib: the application whose registered key signed a valid client assertion."""
+    client = query_client(find_client_id(request))  # the front door loaded it and checked its method
+    if client is None:
+        raise ClientAuthFailure("unknown_client", "no application has this client id (unknown or deleted)")
+    assertion = read_assertion(request.form)
+    check_header(assertion.header)
+    check_signature(client, assertion)
+    check_claims(client, assertion.claims, request.form)
+    record_jti(client, assertion.claims)
+    return client
+
+
+# --- 1. shape ------------------------------------------------------------------------------------
+
+def read_assertion(form) -> Assertion:
+    """Split and decode the assertion, unverified; every problem with its shape raises."""
+    # RFC 7521 §4.2: client_assertion_type MUST be this URN for a JWT (RFC 7523 §2.2).
+    if form.get("client_assertion_type") != ASSERTION_TYPE:
+        raise _shape("wrong_assertion_type", f"client_assertion_type must be {ASSERTION_TYPE}")
+    value = form.get("client_assertion") or ""
+    # RFC 7521 §4.2: client_assertion is REQUIRED.
+    if not value:
+        raise _shape("malformed_assertion", "client_assertion is required")
+    # A bound on what we parse at all.
+    max_bytes = int(current_app.config["APPCREDS_ASSERTION_MAX_BYTES"])
+    if len(value.encode("utf-8")) > max_bytes:
+        raise _shape("assertion_too_large", f"client_assertion may have at most {max_bytes} bytes")
+    # RFC 7523 §2.2: one JWT, signed (RFC 7515 §7.1 compact form: three base64url parts; a JWE has five).
+    parts = value.split(".")
+    if len(parts) != 3 or not all(_BASE64URL.fullmatch(part) for part in parts):
+        raise _shape("malformed_assertion", "client_assertion must be one compact JWS: three base64url parts")
+    header, claims, signature = _json_object(parts[0]), _json_object(parts[1]), _base64url(parts[2])
+    if header is None or claims is None or signature is None:
+        raise _shape("malformed_assertion", "the client_assertion header and payload must be JSON objects")
+    # RFC 7515 §4.1.4: kid, when present, is a string.
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise _shape("malformed_assertion", "the client_assertion kid must be a string")
+    # Auth0's limits: iss, sub and jti have at most 64 characters.
+    for name in ("iss", "sub", "jti"):
+        if isinstance(claims.get(name), str) and len(claims[name]) > MAX_CLAIM_LENGTH:
+            raise _shape("claim_too_long", f"iss, sub and jti may have at most {MAX_CLAIM_LENGTH} characters")
+    return Assertion(header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)
+
+
+def find_client_id(request):
+    """The client id an assertion names, unverified: its `sub`, else the body's client_id, else "".
+
+    None when the body has no assertion. Never raises: a malformed assertion is reported by
+    the hook once the front door has seen every mechanism (two at once is the bigger fault).
+    """
+    form = request.form
+    if "client_assertion" not in form and "client_assertion_type" not in form:
         return None
-    return request.form.get("client_id") or ""
+    sub = _unverified_sub(form.get("client_assertion") or "")
+    return sub if sub is not None else form.get("client_id") or ""
 
 
-MECHANISMS = [Mechanism("private_key_jwt", ("private_key_jwt",), _assertion_client_id)]
-HOOKS = {}
+def _unverified_sub(value: str) -> str | None:
+    if len(value) > int(current_app.config["APPCREDS_ASSERTION_MAX_BYTES"]) or value.count(".") != 2:
+        return None
+    claims = _json_object(value.split(".")[1])
+    sub = claims.get("sub") if claims else None
+    return sub if isinstance(sub, str) and 0 < len(sub) <= MAX_CLAIM_LENGTH else None
+
+
+# --- 2. header -----------------------------------------------------------------------------------
+
+def check_header(header: dict) -> None:
+    alg = header.get("alg")
+    # RFC 7518 §3.1, RFC 8725 §3.1: only the RSA algorithms a key can be registered with; so none,
+    # HS* (an HMAC keyed with the public key) and ES* are refused before any key is looked at.
+    if alg not in KEY_ALGORITHMS:
+        raise _shape("alg_not_allowed",
+                     f"the client_assertion alg must be one of {', '.join(KEY_ALGORITHMS)}",
+                     f"header alg {_show(alg)} is not allowed")
+    # RFC 8725 §3.11: a JWT of another kind (e.g. oauth-authz-req+jwt, a signed authorization
+    # request, RFC 9101 §10.8) must never pass as a client assertion.
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower().removeprefix("application/")
+                            not in ACCEPTED_TYPES):
+        raise _shape("wrong_typ", "the client_assertion typ must be JWT or client-authentication+jwt",
+                     f"header typ {_show(typ)} is not a client assertion")
+    # RFC 7515 §4.1.11: extensions listed in crit MUST be understood; we understand none.
+    if "crit" in header:
+        raise _shape("crit_not_supported", "the client_assertion crit header parameter is not supported")
+
+
+# --- 3. key and signature ------------------------------------------------------------------------
+
+def check_signature(client, assertion: Assertion) -> None:
+    """Verify with a registered, current key whose alg is the header's (kid selects, or try each)."""
+    header, now = assertion.header, utcnow()
+    registered = [c for c in client.credentials if c.usage == USE]
+    current = [c for c in registered if not c.is_expired(now)]
+    # The application must hold at least one current key: deleted or expired keys verify nothing.
+    if not current:
+        raise ClientAuthFailure("no_current_key", "the application has no current private_key_jwt key")
+    kid = header.get("kid")
+    candidates = current if kid is None else [c for c in current if c.kid == kid]
+    # RFC 7515 §4.1.4: a kid names the key; it must be one of this application's current keys.
+    if not candidates:
+        expired = any(c.kid == kid for c in registered)
+        raise ClientAuthFailure("credential_expired" if expired else "unknown_kid",
+                                f"kid {_show(kid)} names {'an expired' if expired else 'no'} key "
+                                f"of the application")
+    # Auth0: alg must equal the alg registered for the key, so a key is only ever used one way.
+    candidates = [c for c in candidates if c.alg == header["alg"]]
+    if not candidates:
+        raise ClientAuthFailure("alg_mismatch", f"no key{' with this kid' if kid else ''} is registered "
+                                                f"for {header['alg']}")
+    # RFC 7523 §3 item 9: the JWT MUST be digitally signed; the signature MUST verify.
+    if not any(is_valid_signature(c, header["alg"], assertion) for c in candidates):
+        raise ClientAuthFailure("bad_signature", f"the signature does not verify with {len(candidates)} "
+                                                 f"registered key(s)")
+
+
+def is_valid_signature(credential, alg: str, assertion: Assertion) -> bool:
+    algorithm = HASHES[alg]()
+    # RFC 7518 §3.3 (RSASSA-PKCS1-v1_5) and §3.5 (RSASSA-PSS, salt as long as the hash).
+    scheme = (padding.PKCS1v15() if alg.startswith("RS")
+              else padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size))
+    try:
+        public_key_of(credential).verify(assertion.signature, assertion.signing_input, scheme, algorithm)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# --- 4. claims -----------------------------------------------------------------------------------
+
+def check_claims(client, claims: dict, form) -> None:
+    # RFC 7523 §3 item 1: iss MUST be the client id.
+    if claims.get("iss") != client.client_id:
+        raise ClientAuthFailure("iss_mismatch", f"iss {_show(claims.get('iss'))} is not the client id")
+    # RFC 7523 §3 item 2.B: for client authentication, sub MUST be the client id.
+    if claims.get("sub") != client.client_id:
+        raise ClientAuthFailure("sub_mismatch", f"sub {_show(claims.get('sub'))} is not the client id")
+    # RFC 7521 §4.2: a client_id sent with the assertion MUST identify the same client.
+    if "client_id" in form and form["client_id"] != client.client_id:
+        raise ClientAuthFailure("client_id_mismatch", "body client_id differs from the assertion's sub")
+    check_audience(claims.get("aud"))
+    check_times(claims)
+    # RFC 7523 §3 item 7, RFC 7519 §4.1.7: a jti is required, so the assertion can be used once.
+    if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+        raise ClientAuthFailure("missing_jti", "the assertion has no jti (a non-empty string)")
+
+
+def check_audience(aud) -> None:
+    issuer = current_app.config["APPCREDS_ISSUER"]
+    accepted = [issuer]
+    if current_app.config["APPCREDS_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD"]:
+        accepted.append(issuer.rstrip("/") + url_for("oauth.token"))
+    # RFC 7523 §3 item 3, narrowed as in draft-ietf-oauth-rfc7523bis and Auth0: aud is the issuer
+    # identifier itself, one string compared exactly (trailing slash and case included), no array.
+    if isinstance(aud, list):
+        raise ClientAuthFailure("aud_mismatch", "aud is an array; it must be the issuer string")
+    if aud not in accepted:
+        raise ClientAuthFailure("aud_mismatch", f"aud {_show(aud)} is not the issuer {issuer!r}")
+
+
+def check_times(claims: dict) -> None:
+    now, config = time.time(), current_app.config
+    skew, max_lifetime = int(config["APPCREDS_CLOCK_SKEW"]), int(config["APPCREDS_ASSERTION_MAX_LIFETIME"])
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+    # RFC 7523 §3 item 4: exp is required.
+    if not _is_numeric_date(exp):
+        raise ClientAuthFailure("missing_exp", f"exp {_show(exp)} is missing or not a NumericDate")
+    # RFC 7519 §4.1.5-6: iat and nbf, when present, are NumericDates.
+    if any(value is not None and not _is_numeric_date(value) for value in (iat, nbf)):
+        raise ClientAuthFailure("malformed_claim", "iat or nbf is not a NumericDate")
+    # RFC 7523 §3 item 4: the assertion MUST be rejected once exp has passed.
+    if now >= exp:
+        raise ClientAuthFailure("expired", f"exp passed {now - exp:.0f} s ago")
+    # Auth0: a client assertion lives at most 5 minutes (exp - iat, or exp - now without iat).
+    lifetime = exp - (iat if iat is not None else now)
+    if lifetime > max_lifetime:
+        raise ClientAuthFailure("lifetime_too_long", f"lifetime {lifetime:.0f} s exceeds {max_lifetime} s")
+    # RFC 7523 §3 item 6, Auth0: iat may be at most the clock skew in the future.
+    if iat is not None and iat > now + skew:
+        raise ClientAuthFailure("issued_in_future", f"iat is {iat - now:.0f} s in the future")
+    # RFC 7523 §3 item 5: not before nbf, give or take the clock skew.
+    if nbf is not None and nbf > now + skew:
+        raise ClientAuthFailure("not_yet_valid", f"nbf is {nbf - now:.0f} s in the future")
+
+
+# --- 5. replay -----------------------------------------------------------------------------------
+
+_next_purge = 0.0
+
+
+def record_jti(client, claims: dict) -> None:
+    """RFC 7523 §3 item 7: accept a jti once per application until its exp (plus skew) has passed.
+
+    The unique constraint on (client, jti) makes the first insert win atomically across
+    workers and servers sharing the database. Its own transaction, apart from the session.
+    """
+    skew = int(current_app.config["APPCREDS_CLOCK_SKEW"])
+    expires_at = datetime.fromtimestamp(claims["exp"] + skew, UTC)
+    now = utcnow()
+    table, jti = UsedAssertion.__table__, claims["jti"]
+    try:
+        with db.engine.begin() as connection:
+            # A record whose time is up protects nothing any more: the jti may be used again.
+            connection.execute(delete(table).where(table.c.client_pk == client.id, table.c.jti == jti,
+                                                   table.c.expires_at <= now))
+            connection.execute(insert(table).values(client_pk=client.id, jti=jti, expires_at=expires_at))
+    except IntegrityError:
+        raise ClientAuthFailure("replayed", "assertion already used") from None
+    purge_used_assertions_now_and_then()
+
+
+def purge_used_assertions_now_and_then() -> None:
+    """Delete expired jti records, at most once a PURGE_INTERVAL per process (one indexed DELETE)."""
+    global _next_purge
+    if time.monotonic() < _next_purge:
+        return
+    _next_purge = time.monotonic() + PURGE_INTERVAL
+    purge_used_assertions()
+
+
+def purge_used_assertions() -> int:
+    """Delete every jti record whose assertion could no longer be valid; returns how many."""
+    table = UsedAssertion.__table__
+    with db.engine.begin() as connection:
+        return connection.execute(delete(table).where(table.c.expires_at <= utcnow())).rowcount
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def log_configuration_warnings(app) -> None:
+    """Say at start-up when a weaker setting is on."""
+    if app.config["APPCREDS_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD"]:
+        log.warning("APPCREDS_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD is on: client assertions whose aud is the "
+                    "token endpoint URL are accepted as well as the issuer. This weakens the defence against "
+                    "audience injection (2025 disclosure, draft-ietf-oauth-rfc7523bis); turn it off once "
+                    "clients send the issuer.")
+
+
+def _shape(reason_code: str, description: str, reason: str | None = None) -> ClientAuthFailure:
+    """A failure whose description may say exactly what is wrong: it is about the request's shape."""
+    return ClientAuthFailure(reason_code, reason or description, description=description)
+
+
+def _base64url(segment: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _reject_duplicate_names(pairs):
+    names = [name for name, _ in pairs]
+    if len(names) != len(set(names)):
+        raise ValueError("duplicate member name")  # RFC 7515 §5.2: we reject rather than guess
+    return dict(pairs)
+
+
+def _json_object(segment: str) -> dict | None:
+    raw = _base64url(segment)
+    try:
+        document = json.loads(raw, object_pairs_hook=_reject_duplicate_names) if raw is not None else None
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _is_numeric_date(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+MECHANISMS = [Mechanism("private_key_jwt", ("private_key_jwt",), find_client_id)]
+HOOKS = {"private_key_jwt": authenticate_private_key_jwt}
