@@ -1,4 +1,159 @@
-"""`flask --app app credentials ...`: the credential registry from the command line (issue 3)."""
+"""`flask --app app credentials ...`: the credential registry from the command line.
+
+    credentials add CLIENT_ID --use private_key_jwt --pem FILE [--alg RS256|RS384|PS256] [--name NAME]
+                    [--kid KID] [--expires-at ISO8601 | --parse-expiry-from-cert] [--json]
+    credentials list CLIENT_ID [--json]
+    credentials rename CLIENT_ID CREDENTIAL_ID NAME
+    credentials set-expiry CLIENT_ID CREDENTIAL_ID (--expires-at ISO8601 | --clear)
+    credentials delete CLIENT_ID CREDENTIAL_ID
+
+The same rules as the dashboard (models/credential_registry.py); a refusal prints its sentence
+and exits non-zero, with nothing stored. JSON output has the shape of Auth0's credential responses.
+"""
+import json
+
+import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
+
+from models import db
+from models.applications import find_application
+from models.credential import KEY_ALGORITHMS
+from models.credential_registry import (
+    MAX_PEM_BYTES,
+    CredentialError,
+    add_public_key_credential,
+    credential_document,
+    delete_credential,
+    find_credential,
+    list_credentials,
+    parse_expires_at,
+    rename_credential,
+    set_credential_expiry,
+)
 
 credentials_cli = AppGroup("credentials", help="Registered keys and certificates.")
+
+# Uses this command can register so far; JAR and mTLS add theirs in later issues.
+CLI_USES = ("private_key_jwt",)
+
+
+def _load_application(client_id):
+    client = find_application(client_id)
+    if client is None:
+        raise click.ClickException(f"no application has client id {client_id}")
+    return client
+
+
+def _load_credential(client, credential_id):
+    credential = find_credential(client, credential_id)
+    if credential is None:
+        raise click.ClickException(f"application {client.client_id} has no credential {credential_id}")
+    return credential
+
+
+def _commit_or_fail(action):
+    """Run `action` and commit; on a refusal roll back and exit with its sentence."""
+    try:
+        result = action()
+        db.session.commit()
+        return result
+    except CredentialError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    except IntegrityError:  # a twin registered between our check and the commit
+        db.session.rollback()
+        raise click.ClickException("This public key is already registered.") from None
+
+
+def _print_credential(credential, as_json):
+    document = credential_document(credential)
+    if as_json:
+        click.echo(json.dumps(document))
+        return
+    for field in ("id", "kid", "alg", "name", "use", "credential_type", "created_at", "expires_at",
+                  "thumbprint_sha256"):
+        if field in document:
+            click.echo(f"{field + ':':<18}{document[field] if document[field] is not None else '-'}")
+
+
+@credentials_cli.command("add")
+@click.argument("client_id")
+@click.option("--use", type=click.Choice(CLI_USES), required=True, help="What the credential is for.")
+@click.option("--pem", "pem_file", type=click.File("rb"), required=True,
+              help="PEM public key (BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY) or X.509 certificate; "
+                   "- reads stdin.")
+@click.option("--alg", type=click.Choice(KEY_ALGORITHMS), default="RS256", show_default=True)
+@click.option("--name", help="A name to recognise the key by.")
+@click.option("--kid", help="Key ID (10-64 of [0-9a-zA-Z-_]); default: the RFC 7638 thumbprint.")
+@click.option("--expires-at", help="ISO 8601; past it the key verifies nothing.")
+@click.option("--parse-expiry-from-cert", is_flag=True, help="Take the expiry from the certificate.")
+@click.option("--json", "as_json", is_flag=True, help="Print the credential as JSON.")
+def add_credential(client_id, use, pem_file, alg, name, kid, expires_at, parse_expiry_from_cert, as_json):
+    """Register a public key for an application."""
+    client = _load_application(client_id)
+    pem = pem_file.read(MAX_PEM_BYTES + 1)  # one byte more than allowed, so the registry can say "too large"
+
+    def action():
+        expiry = parse_expires_at(expires_at) if expires_at else None
+        return add_public_key_credential(client, use, pem, alg=alg, name=name, kid=kid, expires_at=expiry,
+                                         parse_expiry_from_cert=parse_expiry_from_cert)
+
+    credential = _commit_or_fail(action)
+    _print_credential(credential, as_json)
+
+
+@credentials_cli.command("list")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def list_client_credentials(client_id, as_json):
+    """List an application's credentials."""
+    credentials = list_credentials(_load_application(client_id))
+    if as_json:
+        click.echo(json.dumps([credential_document(c) for c in credentials]))
+        return
+    if not credentials:
+        click.echo("no credentials")
+    for credential in credentials:
+        document = credential_document(credential)
+        status = "expired" if credential.is_expired() else "current"
+        click.echo(f"{document['id']}  {document['use']:<16} {document['alg']:<6} {status:<8} "
+                   f"kid={document['kid']}  expires={document['expires_at'] or 'never'}  {document['name']}")
+
+
+@credentials_cli.command("rename")
+@click.argument("client_id")
+@click.argument("credential_id")
+@click.argument("name")
+def rename_client_credential(client_id, credential_id, name):
+    """Rename a credential."""
+    credential = _load_credential(_load_application(client_id), credential_id)
+    _commit_or_fail(lambda: rename_credential(credential, name))
+    click.echo(f"renamed {credential_id} to {credential.name}")
+
+
+@credentials_cli.command("set-expiry")
+@click.argument("client_id")
+@click.argument("credential_id")
+@click.option("--expires-at", help="ISO 8601.")
+@click.option("--clear", is_flag=True, help="Remove the expiry: the key never expires.")
+def set_client_credential_expiry(client_id, credential_id, expires_at, clear):
+    """Give a credential an expiry, or clear it."""
+    if bool(expires_at) == clear:
+        raise click.UsageError("give exactly one of --expires-at and --clear")
+    credential = _load_credential(_load_application(client_id), credential_id)
+    _commit_or_fail(lambda: set_credential_expiry(credential,
+                                                  None if clear else parse_expires_at(expires_at)))
+    click.echo(f"{credential_id} expires {credential_document(credential)['expires_at'] or 'never'}")
+
+
+@credentials_cli.command("delete")
+@click.argument("client_id")
+@click.argument("credential_id")
+def delete_client_credential(client_id, credential_id):
+    """Delete a credential; assertions signed with its key fail from now on."""
+    client = _load_application(client_id)
+    credential = _load_credential(client, credential_id)
+    kid = credential.kid
+    _commit_or_fail(lambda: delete_credential(client, credential))
+    click.echo(f"deleted {credential_id} (kid {kid}) from {client_id}")

@@ -193,7 +193,7 @@ def add_public_key_credential(client, use, pem, alg="RS256", name=None, kid=None
     """Register a public key (or a certificate's key) for `use`; raises CredentialError, storing nothing."""
     now = utcnow()
     if USES.get(use) != "public_key":
-        raise CredentialError(f"{use} does not take a public key; public keys are for "
+        raise CredentialError(f"The use {use[:40]} does not take a public key; public keys are for "
                               f"{', '.join(u for u, t in USES.items() if t == 'public_key')}.")
     if alg not in KEY_ALGORITHMS:
         raise CredentialError(f"The algorithm must be one of {', '.join(KEY_ALGORITHMS)}.")

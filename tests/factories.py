@@ -1,14 +1,17 @@
 """Plain functions that make test data through the same operations the dashboard uses."""
 import base64
+import datetime
 import functools
 import hmac
 import json
 import time
 import uuid
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 from models import AuthEvent, db
 from models.applications import create_application, find_application, grant_api, set_auth_method
@@ -64,6 +67,18 @@ def public_pem(private_key, pkcs1=False) -> str:
     """The public half as PEM: SPKI (BEGIN PUBLIC KEY) or, for RSA, PKCS#1 (BEGIN RSA PUBLIC KEY)."""
     fmt = serialization.PublicFormat.PKCS1 if pkcs1 else serialization.PublicFormat.SubjectPublicKeyInfo
     return private_key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
+
+
+def make_rsa_certificate(key, days_valid=30, expired=False, common_name="client") -> str:
+    """A self-signed X.509 certificate (PEM) for an RSA key, expired a day ago if asked."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    not_after = now - datetime.timedelta(days=1) if expired else now + datetime.timedelta(days=days_valid)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=2)).not_valid_after(not_after)
+                   .sign(key, hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def private_pem(private_key, fmt=serialization.PrivateFormat.PKCS8) -> str:
