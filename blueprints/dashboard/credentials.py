@@ -17,9 +17,9 @@ from flask import flash, make_response, redirect, render_template, url_for
 from blueprints.auth.forms import EmptyForm
 from blueprints.dashboard import bp
 from blueprints.dashboard.forms import ChangeAuthMethodForm, sentence
-from blueprints.dashboard.views import actor, load_application
+from blueprints.dashboard.views import load_application, record_action
 from models import db
-from models.applications import ApplicationError, record_dashboard_event, rotate_secret, set_auth_method
+from models.applications import ApplicationError, rotate_secret, set_auth_method
 from models.client import SECRET_METHODS
 
 log = logging.getLogger("appcreds")
@@ -82,7 +82,7 @@ def reveal_secret(client_id):
         return render_credentials(client, status=409, reveal_error=(
             "The stored secret cannot be decrypted with this server's encryption key (was "
             "instance/encryption.key replaced?). Rotate the secret to issue a new one."))
-    record_dashboard_event(client, "secret_revealed", "client secret revealed in the dashboard", **actor())
+    record_action(client, "secret_revealed", "client secret revealed in the dashboard")
     return render_credentials(client, revealed_secret=secret)
 
 
@@ -101,8 +101,7 @@ def rotate(client_id):
         db.session.rollback()
         return render_credentials(client, status=400, reveal_error=sentence(error))
     # Recorded after the commit: the event log writes on its own connection (SQLite: one writer).
-    record_dashboard_event(client, "secret_rotated", "client secret rotated; the old secret no longer works",
-                           **actor())
+    record_action(client, "secret_rotated", "client secret rotated; the old secret no longer works")
     return render_credentials(client, revealed_secret=secret, reveal_notice=(
         "This is the new secret. The old one stopped working just now: update your application."))
 
@@ -125,8 +124,7 @@ def change_method(client_id):
         db.session.rollback()
         form.token_endpoint_auth_method.errors = [sentence(error)]
         return render_credentials(client, status=400, method_form=form)
-    record_dashboard_event(client, "auth_method_changed", f"authentication method changed from {old} to {new}",
-                           **actor())
+    record_action(client, "auth_method_changed", f"authentication method changed from {old} to {new}")
     flash(f"The application now authenticates with {new}; {old} is refused from now on.", "success")
     if new_secret:
         flash("A client secret was generated for it. Reveal it below when you need it.", "info")

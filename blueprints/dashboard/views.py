@@ -68,9 +68,17 @@ def load_application(client_id: str) -> Client:
     return client
 
 
-def actor() -> dict:
-    """Who did a dashboard action, from where: for record_dashboard_event."""
-    return {"actor": current_user.email, "source_ip": request.remote_addr}
+def record_action(client, event_type: str, reason: str) -> None:
+    """Log a dashboard action on `client`, with who did it and from where.
+
+    The event recorder writes each buffered batch with one executemany, which needs every row
+    to have the same columns; dashboard rows carry `actor`, client-auth rows do not, and a mixed
+    batch is lost whole. So write what is buffered first, then this row on its own.
+    """
+    events = current_app.extensions["appcreds"].events
+    events.flush()
+    record_dashboard_event(client, event_type, reason, actor=current_user.email, source_ip=request.remote_addr)
+    events.flush()
 
 
 @bp.get("/")
@@ -164,7 +172,7 @@ def apis(client_id):
             form.form_errors.append(sentence(error))
         else:
             if changes:
-                record_dashboard_event(client, "api_grants_changed", "; ".join(changes), **actor())
+                record_action(client, "api_grants_changed", "; ".join(changes))
             flash("API access saved." if changes else "Nothing changed.", "success")
             return redirect(url_for("dashboard.apis", client_id=client_id))
     rows = [(api, form[f"api_{i}"], form[f"scopes_{i}"]) for i, api in enumerate(api_list)]

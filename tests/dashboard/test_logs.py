@@ -103,3 +103,19 @@ def test_shows_events_still_buffered_in_this_process(client, dashboard, app, con
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(AuthEvent)) == 0
     assert "wrong_secret" in logs_page(client, client_id)
+
+
+@pytest.mark.parametrize("app_config", [{"APPCREDS_EVENT_FLUSH_SECONDS": 300}])
+@pytest.mark.parametrize("attempt_first", [True, False])
+def test_buffered_attempts_and_dashboard_actions_are_all_kept(client, dashboard, app, confidential_app,
+                                                              attempt_first):
+    """Dashboard rows (with an actor) and client-auth rows (without) are written in separate batches."""
+    client_id, _ = confidential_app
+    if attempt_first:
+        token_with_basic(client, client_id, "wrong before")
+    dashboard.post(url(client_id, "credentials/reveal"), page=url(client_id, "credentials"))
+    token_with_post(client, client_id, "wrong after")
+    html = logs_page(client, client_id)
+    assert html.count(">client_authentication<") == (2 if attempt_first else 1)
+    assert "secret_revealed" in html and "method_not_registered" in html
+    assert "<td>admin@example.com</td>" in html
