@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 
 from blueprints.auth.forms import EmptyForm
 from blueprints.dashboard import bp
@@ -72,7 +72,8 @@ def credentials(client_id):
 def reveal_secret(client_id):
     """Show the secret on this one response, and record who asked."""
     client = load_application(client_id)
-    EmptyForm().validate_on_submit()  # the CSRF token was already checked by CSRFProtect
+    if not EmptyForm().validate_on_submit():  # CSRFProtect has checked the token already; belt and braces
+        abort(400)
     if client.token_endpoint_auth_method not in SECRET_METHODS or not client.has_secret:
         return render_credentials(client, status=400, reveal_error="This application has no client secret to reveal.")
     try:

@@ -52,11 +52,13 @@ def csrf_error(error):
 
 @bp.app_template_filter("utc")
 def format_utc(moment) -> str:
+    """A timestamp as the dashboard shows it: always UTC, to the second."""
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
 @bp.app_context_processor
 def dashboard_labels():
+    """Display names every dashboard template may use."""
     return {"APP_TYPES": APP_TYPES}
 
 

@@ -5,6 +5,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from models import db
 from models.applications import find_application
 from tests.factories import DEMO_API, TOKEN_URL, make_app
 
@@ -42,8 +43,7 @@ def load(app, client_id):
     with app.app_context():
         client = find_application(client_id)
         if client is not None:
-            _ = (client.grants, client.credentials)
-            from models import db
+            _ = (client.grants, client.credentials)  # load them before detaching
             db.session.expunge(client)
         return client
 

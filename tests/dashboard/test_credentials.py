@@ -163,9 +163,10 @@ def test_switch_to_mtls_without_a_certificate_is_refused(client, dashboard, app,
     assert load(app, client_id).token_endpoint_auth_method == "client_secret_basic"
 
 
-def test_switch_to_an_unknown_method_is_refused(client, dashboard, app, confidential_app):
+@pytest.mark.parametrize("method", ["client_secret_jwt", ""])
+def test_switch_to_an_unknown_method_is_refused(client, dashboard, app, confidential_app, method):
     client_id, _ = confidential_app
-    response = switch_method(dashboard, client_id, "client_secret_jwt")
+    response = switch_method(dashboard, client_id, method)
     assert response.status_code == 400
     assert "Choose one of the methods listed." in response.get_data(as_text=True)
 
