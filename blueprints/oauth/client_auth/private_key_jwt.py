@@ -249,21 +249,34 @@ def record_jti(client, claims: dict) -> None:
     """RFC 7523 §3 item 7: accept a jti once per application until its exp (plus skew) has passed.
 
     The unique constraint on (client, jti) makes the first insert win atomically across
-    workers and servers sharing the database. Its own transaction, apart from the session.
+    workers and servers sharing the database. Own transactions, apart from the session.
     """
     skew = int(current_app.config["APPCREDS_CLOCK_SKEW"])
     expires_at = datetime.fromtimestamp(claims["exp"] + skew, UTC)
-    now = utcnow()
-    table, jti = UsedAssertion.__table__, claims["jti"]
+    jti = claims["jti"]
+    if not _insert_jti(client.id, jti, expires_at):
+        # Taken. A record whose time is up protects nothing any more: drop it and try once more.
+        if not _delete_expired_jti(client.id, jti) or not _insert_jti(client.id, jti, expires_at):
+            raise ClientAuthFailure("replayed", "assertion already used")
+    purge_used_assertions_now_and_then()
+
+
+def _insert_jti(client_pk: int, jti: str, expires_at: datetime) -> bool:
+    """Insert and commit; False when (client, jti) is already recorded."""
     try:
         with db.engine.begin() as connection:
-            # A record whose time is up protects nothing any more: the jti may be used again.
-            connection.execute(delete(table).where(table.c.client_pk == client.id, table.c.jti == jti,
-                                                   table.c.expires_at <= now))
-            connection.execute(insert(table).values(client_pk=client.id, jti=jti, expires_at=expires_at))
+            connection.execute(insert(UsedAssertion.__table__).values(client_pk=client_pk, jti=jti,
+                                                                      expires_at=expires_at))
     except IntegrityError:
-        raise ClientAuthFailure("replayed", "assertion already used") from None
-    purge_used_assertions_now_and_then()
+        return False
+    return True
+
+
+def _delete_expired_jti(client_pk: int, jti: str) -> bool:
+    table = UsedAssertion.__table__
+    with db.engine.begin() as connection:
+        return connection.execute(delete(table).where(table.c.client_pk == client_pk, table.c.jti == jti,
+                                                      table.c.expires_at <= utcnow())).rowcount == 1
 
 
 def purge_used_assertions_now_and_then() -> None:

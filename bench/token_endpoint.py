@@ -1,0 +1,526 @@
+"""Benchmark POST /oauth/token (client_credentials) on a real gunicorn, optionally against a peer.
+
+    .venv/bin/python bench/token_endpoint.py [--seconds 10] [--connections 16] [--workers 2] [--peer]
+
+Makes a throwaway instance folder (`flask --app app setup`), creates a client_secret_basic
+application granted the demo API, starts `gunicorn --workers N 'app:create_app()'` on a free
+127.0.0.1 port, checks one token against the JWKS, warms up, then drives the endpoint with wrk
+(or a bounded Python client) for a fixed time. private_key_jwt is measured too when
+blueprints/oauth/client_auth/private_key_jwt.py implements it. --peer does the same against
+node-oidc-provider (bench/node_peer/) and prints the ratio. See bench/README.md.
+
+Every process started here is ended in a finally block by its own Popen handle.
+"""
+import argparse
+import base64
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import loadgen
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+VENV_BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() else Path(sys.executable).parent
+PEER_DIR = BENCH / "node_peer"
+RESULTS = BENCH / "results"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_LIFETIME = 280  # seconds; AppCreds (like Auth0) refuses exp - iat > 300
+SCOPE = "read:demo"
+PEER = "peer node-oidc-provider"
+PEER_CLOSE = "peer, Connection: close"
+
+
+# --- processes --------------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll `url` until it answers with any status, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants (gunicorn master + workers)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
+        children.setdefault(ppid, []).append(int(entry))
+        times[int(entry)] = (utime + stime) / tick
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        total += times.get(current, 0.0)
+        pending.extend(children.get(current, []))
+    return total
+
+
+def flask_cli(instance: Path, issuer: str, *args: str) -> str:
+    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer,
+           "APPCREDS_ADMIN_PASSWORD": "bench-only-password"}
+    completed = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=120, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args[:2])} failed:\n{completed.stderr.strip()}")
+    return completed.stdout
+
+
+def start_gunicorn(instance: Path, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
+    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": f"http://127.0.0.1:{port}/"}
+    return subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--graceful-timeout", "5", *extra, "app:create_app()"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def ensure_peer_installed() -> None:
+    if (PEER_DIR / "node_modules" / "oidc-provider").is_dir():
+        return
+    command = ["npm", "ci"] if (PEER_DIR / "package-lock.json").exists() else ["npm", "install"]
+    print(f"installing the peer: {' '.join(command)} in {PEER_DIR}", flush=True)
+    subprocess.run([*command, "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True, timeout=600)
+
+
+def start_peer_process(port: int, workers: int, client_id: str, secret: str, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["node", "server.js", "--port", str(port), "--workers", str(workers),
+         "--client-id", client_id, "--client-secret", secret],
+        cwd=PEER_DIR, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NODE_ENV": "production"},
+    )
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+def basic(client_id: str, secret: str) -> str:
+    # RFC 6749 §2.3.1: form-urlencode each part before base64.
+    pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
+
+
+def post_form(url: str, body: str, authorization: str = "") -> tuple[int, dict]:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if authorization:
+        headers["Authorization"] = authorization
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def check_one_token(label: str, token_url: str, body: str, authorization: str, discovery_url: str,
+                    issuer: str, audience: str) -> dict:
+    """One request by hand: 200, a JWT access token whose signature verifies against the JWKS."""
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    status, document = post_form(token_url, body, authorization)
+    if status != 200 or "access_token" not in document:
+        raise SystemExit(f"{label}: the first token request failed with {status}: {document}")
+    jwks = get_json(get_json(discovery_url)["jwks_uri"])
+    token = jwt.decode(document["access_token"], KeySet.import_key_set(jwks), algorithms=["RS256"])
+    claims = token.claims
+    problems = [f"{name}={claims.get(name)!r}" for name, expected in (("iss", issuer), ("aud", audience))
+                if claims.get(name) != expected and [claims.get(name)] != [expected]]
+    if token.header.get("typ") != "at+jwt":
+        problems.append(f"typ={token.header.get('typ')!r}")
+    if problems:
+        raise SystemExit(f"{label}: the token is not what was asked for: {', '.join(problems)}")
+    return {"header": token.header, "claims": claims}
+
+
+# --- private_key_jwt --------------------------------------------------------------------------
+
+def private_key_jwt_available() -> tuple[bool, str]:
+    probe = ("from blueprints.oauth.client_auth import private_key_jwt as m;"
+             "print('private_key_jwt' in getattr(m, 'HOOKS', {}))")
+    completed = subprocess.run([str(VENV_BIN / "python"), "-c", probe], cwd=ROOT, capture_output=True,
+                               text=True, timeout=60, check=False)
+    if completed.returncode != 0:
+        return False, f"cannot import private_key_jwt.py: {completed.stderr.strip().splitlines()[-1:]}"
+    if completed.stdout.strip() != "True":
+        return False, "private_key_jwt.py registers no verification hook yet (not implemented)"
+    return True, ""
+
+
+def _sign_assertions(private_pem: bytes, client_id: str, audience: str, count: int) -> list[str]:
+    import uuid
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = serialization.load_pem_private_key(private_pem, password=None)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    now = int(time.time())
+    out = []
+    for _ in range(count):
+        claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now,
+                  "exp": now + ASSERTION_LIFETIME, "jti": str(uuid.uuid4())}
+        signing_input = f"{header}.{b64(json.dumps(claims, separators=(',', ':')).encode())}"
+        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        out.append(f"{signing_input}.{b64(signature)}")
+    return out
+
+
+def write_assertions(private_pem: bytes, client_id: str, audience: str, count: int, path: Path) -> float:
+    """Sign `count` RS256 assertions (unique jti) on every core; returns the seconds it took."""
+    started = time.monotonic()
+    chunks = [count // 2, count - count // 2]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = pool.map(_sign_assertions, [private_pem] * 2, [client_id] * 2, [audience] * 2, chunks)
+        path.write_text("".join(a + "\n" for chunk in results for a in chunk))
+    return time.monotonic() - started
+
+
+def setup_private_key_jwt_client(instance: Path, issuer: str, workdir: Path) -> tuple[str, bytes]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    (workdir / "pkjwt-public.pem").write_bytes(public_pem)
+    created = json.loads(flask_cli(instance, issuer, "clients", "create", "Bench private_key_jwt",
+                                   "--app-type", "non_interactive", "--grant", issuer + "api/demo/",
+                                   "--scope", SCOPE, "--json"))
+    client_id = created["client_id"]
+    flask_cli(instance, issuer, "credentials", "add", client_id, "--use", "private_key_jwt",
+              "--pem", str(workdir / "pkjwt-public.pem"))
+    flask_cli(instance, issuer, "clients", "set-method", client_id, "private_key_jwt")
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    return client_id, private_pem
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat), to see the others' load during a run."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Target:
+    """One thing to measure: a label, the server process and how to build the next round's load."""
+
+    def __init__(self, label: str, server: subprocess.Popen, make_load):
+        self.label, self.server, self.make_load = label, server, make_load
+        self.results: list[dict] = []
+
+
+def measure(target: Target, args, round_number: int) -> dict:
+    """Warm up, then one measured run; fails loudly on any non-2xx answer or assertion shortfall."""
+    load = target.make_load()
+    warm = loadgen.run(load, args.warmup, args.connections, args.generator, args.wrk_threads)
+    load.offset = warm["next_offset"]
+    load_average = os.getloadavg()[0]
+    cpu_before, busy_before = tree_cpu_seconds(target.server.pid), machine_busy_seconds()
+    result = loadgen.run(load, args.seconds, args.connections, args.generator, args.wrk_threads)
+    server_cpu = tree_cpu_seconds(target.server.pid) - cpu_before
+    others = machine_busy_seconds() - busy_before - server_cpu - result["generator_cpu_s"]
+    for run, name in ((warm, "warm-up"), (result, "measured run")):
+        if run["exhausted"]:
+            raise SystemExit(f"{target.label}: {name} ran out of pre-signed assertions ({run['exhausted']} requests "
+                             "without one); raise --assertions")
+        if run["non_2xx"]:
+            raise SystemExit(f"{target.label}: {name} got {run['non_2xx']} non-2xx answers of {run['requests']}:\n"
+                             f"{run['raw']}")
+    if target.server.poll() is not None:
+        raise SystemExit(f"{target.label}: the server exited during the run ({target.server.returncode})")
+    result.update(label=target.label, round=round_number, load_average_1m=load_average, server_cpu_s=server_cpu,
+                  server_cpu_ms_per_request=1000 * server_cpu / result["requests"] if result["requests"] else None,
+                  others_cores=max(0.0, others) / result["seconds"])
+    errors = {k: v for k, v in result["socket_errors"].items() if v}
+    generator_cores = result["generator_cpu_s"] / result["seconds"]
+    print(f"  round {round_number} {target.label}: {result['rps']:.0f} req/s ({result['requests']} requests in "
+          f"{result['seconds']:.1f} s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, server CPU "
+          f"{result['server_cpu_ms_per_request']:.2f} ms/req, load generator {generator_cores:.2f} cores, "
+          f"others {result['others_cores']:.2f} cores)"
+          + (f", socket errors {errors}" if errors else ""), flush=True)
+    target.results.append(result)
+    return result
+
+
+def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]:
+    """Instance folder, applications, gunicorn; checks one token of each kind. Returns the targets."""
+    instance = workdir / "instance"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    issuer = base_url + "/"
+    audience = issuer + "api/demo/"
+    flask_cli(instance, issuer, "setup")
+    created = json.loads(flask_cli(instance, issuer, "clients", "create", "Bench client_secret_basic",
+                                   "--app-type", "non_interactive", "--grant", audience, "--scope", SCOPE, "--json"))
+    pkjwt_ok, pkjwt_reason = private_key_jwt_available()
+    if pkjwt_ok:
+        try:
+            pkjwt_client_id, private_pem = setup_private_key_jwt_client(instance, issuer, workdir)
+        except RuntimeError as error:  # the CLI half of the feature may not have landed yet
+            last_line = str(error).strip().splitlines()[-1]
+            pkjwt_ok, pkjwt_reason = False, f"could not register a key ({last_line})"
+
+    server = stack.enter_context(running(start_gunicorn, workdir / "gunicorn.log", instance, port, args.workers,
+                                         args.gunicorn_arg))
+    wait_for_http(base_url + "/.well-known/jwks.json", server)
+    token_url = base_url + "/oauth/token"
+    discovery = base_url + "/.well-known/oauth-authorization-server"
+    body = urlencode({"grant_type": "client_credentials", "audience": audience, "scope": SCOPE})
+    authorization = basic(created["client_id"], created["client_secret"])
+    check_one_token("AppCreds", token_url, body, authorization, discovery, issuer, audience)
+    secret_target = Target("AppCreds client_secret_basic", server,
+                           lambda: loadgen.Load(token_url, body, authorization, connection_close=args.close))
+    targets = [secret_target]
+    if not pkjwt_ok:
+        print(f"AppCreds private_key_jwt: skipped, {pkjwt_reason}", flush=True)
+        targets.append(Target(f"AppCreds private_key_jwt (skipped: {pkjwt_reason})", server, None))
+        return targets
+
+    prefix = urlencode({"grant_type": "client_credentials", "audience": audience, "scope": SCOPE,
+                        "client_id": pkjwt_client_id, "client_assertion_type": ASSERTION_TYPE}) + "&client_assertion="
+    batches = iter(range(1_000_000))
+
+    def pkjwt_load() -> loadgen.Load:
+        """A fresh file of assertions for this round: 1.5 x what client_secret_basic managed, plus a margin."""
+        rate = secret_target.results[-1]["rps"] if secret_target.results else 1000
+        count = args.assertions or int(rate * (args.warmup + args.seconds) * 1.5) + 1000
+        path = workdir / f"assertions-{next(batches)}.txt"
+        took = write_assertions(private_pem, pkjwt_client_id, issuer, count, path)
+        print(f"  (signed {count} client assertions in {took:.1f} s)", flush=True)
+        return loadgen.Load(token_url, prefix, "", connection_close=args.close, assertions=path)
+
+    first = pkjwt_load()
+    check_one_token("AppCreds private_key_jwt", token_url, prefix + first.assertions.read_text().split("\n", 1)[0],
+                    "", discovery, issuer, audience)
+    targets.append(Target("AppCreds private_key_jwt", server, pkjwt_load))
+    return targets
+
+
+def start_peer(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]:
+    ensure_peer_installed()
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    audience = issuer + "/api/demo/"
+    client_id, secret = "bench-peer-client", base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    server = stack.enter_context(running(start_peer_process, workdir / "peer.log", port, args.workers,
+                                         client_id, secret))
+    wait_for_http(issuer + "/.well-known/openid-configuration", server)
+    token_url = issuer + "/token"
+    body = urlencode({"grant_type": "client_credentials", "resource": audience, "scope": SCOPE})
+    authorization = basic(client_id, secret)
+    sample = check_one_token("peer", token_url, body, authorization, issuer + "/.well-known/openid-configuration",
+                             issuer, audience)
+    print(f"peer issued a JWT that verifies against its JWKS: header {sample['header']}, "
+          f"claims {sorted(sample['claims'])}", flush=True)
+    targets = [Target(PEER, server, lambda: loadgen.Load(token_url, body, authorization))]
+    if args.peer_close:
+        targets.append(Target(PEER_CLOSE, server,
+                              lambda: loadgen.Load(token_url, body, authorization, connection_close=True)))
+    return targets
+
+
+@contextlib.contextmanager
+def running(start, log_path: Path, *start_args):
+    """Start a server with its output in `log_path`; stop it by its handle, print its log's tail on failure."""
+    log = open(log_path, "w")  # noqa: SIM115
+    process = None
+    try:
+        process = start(*start_args, log)
+        yield process
+    except BaseException:
+        log.flush()
+        tail = log_path.read_text().splitlines()[-30:]
+        print(f"{log_path.name} (last lines):\n  " + "\n  ".join(tail), file=sys.stderr)
+        raise
+    finally:
+        stop(process)
+        log.close()
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version(), "cores": os.cpu_count()}
+    for name, command in (("wrk", ["wrk", "--version"]), ("node", ["node", "--version"]),
+                          ("gunicorn", [str(VENV_BIN / "gunicorn"), "--version"])):
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+            found[name] = (completed.stdout or completed.stderr).strip().splitlines()[0]
+        except (OSError, IndexError):
+            found[name] = None
+    package = PEER_DIR / "node_modules" / "oidc-provider" / "package.json"
+    if package.exists():
+        found["oidc-provider"] = json.loads(package.read_text())["version"]
+    return found
+
+
+def summarize(targets: list[Target]) -> list[dict]:
+    """Per target: median req/s, p50, p99, CPU ms/req over the rounds, and the ratios to the peer.
+
+    A ratio is taken within each round (adjacent runs see about the same load from others) and
+    the median of those is reported.
+    """
+    peer = next((t for t in targets if t.label == PEER), None)
+    peer_close = next((t for t in targets if t.label == PEER_CLOSE), None)
+    rows = []
+    for target in targets:
+        if not target.results:
+            rows.append({"label": target.label})
+            continue
+        row = {"label": target.label, "rounds": len(target.results),
+               "rps_each": [round(r["rps"]) for r in target.results]}
+        for key in ("rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request", "others_cores"):
+            row[key] = statistics.median(r[key] for r in target.results)
+        for name, other in (("ratio_to_peer", peer), ("ratio_to_peer_close", peer_close)):
+            if other is not None and other.results:
+                row[name] = statistics.median(
+                    mine["rps"] / theirs["rps"] for mine, theirs in zip(target.results, other.results, strict=True))
+                row[name.replace("ratio", "cpu_ratio")] = statistics.median(
+                    mine["server_cpu_ms_per_request"] / theirs["server_cpu_ms_per_request"]
+                    for mine, theirs in zip(target.results, other.results, strict=True))
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    with_peer = any("ratio_to_peer" in row for row in rows)
+    with_close = any("ratio_to_peer_close" in row for row in rows)
+    header = f"{'target':<30} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} {'others':>6}"
+    header += f" {'/ peer':>7}" if with_peer else ""
+    header += f" {'/ peer close':>12}" if with_close else ""
+    print("\n" + header + "\n" + "-" * len(header))
+    for row in rows:
+        if "rps" not in row:
+            print(row["label"])
+            continue
+        line = (f"{row['label']:<30} {row['rps']:>7.0f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}"
+                f" {row['server_cpu_ms_per_request']:>10.2f} {row['others_cores']:>6.2f}")
+        line += f" {row['ratio_to_peer']:>7.2f}" if "ratio_to_peer" in row else ""
+        line += f" {row['ratio_to_peer_close']:>12.2f}" if "ratio_to_peer_close" in row else ""
+        print(line)
+    rounds = max((row.get("rounds", 0) for row in rows), default=0)
+    print(f"\n{'medians over ' + str(rounds) + ' rounds; ' if rounds > 1 else ''}"
+          "req/s ratios: AppCreds / peer within a round (higher is better for AppCreds).\n"
+          "CPU ms/req: CPU time of the server's processes during the run / its requests (lower is better).\n"
+          "others: cores busy with other work on the machine during the run (not the server, not wrk);\n"
+          "  above about 0.3 the run competed for the 2 cores and its req/s is low.")
+    for row in rows:
+        if "cpu_ratio_to_peer" in row and not row["label"].startswith("peer"):
+            print(f"{row['label']}: {row['cpu_ratio_to_peer']:.2f}x the peer's CPU per token")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured duration per target and round (max 180)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured load before each measured run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, and the peer's cluster workers")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every target this many times, alternating (medians are reported)")
+    parser.add_argument("--gunicorn-arg", action="append", default=[], metavar="ARG",
+                        help="pass ARG to gunicorn (repeatable), e.g. --gunicorn-arg=--worker-class=gthread")
+    parser.add_argument("--close", action="store_true",
+                        help="send Connection: close to AppCreds (a new TCP connection per request, as behind a "
+                             "proxy without upstream keep-alive); gunicorn's default sync worker closes anyway")
+    parser.add_argument("--peer", action="store_true", help="also benchmark node-oidc-provider (bench/node_peer)")
+    parser.add_argument("--no-peer-close", dest="peer_close", action="store_false",
+                        help="skip the peer run with Connection: close (gunicorn sync workers close each connection)")
+    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--assertions", type=int, default=0, help="private_key_jwt assertions to pre-sign per round "
+                        "(default: 1.5 x the client_secret_basic rate x (warm-up + seconds) + 1000)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 180 or not 0 < args.warmup <= 30 or not 1 <= args.rounds <= 10:
+        parser.error("--seconds must be 1..180, --warmup 0..30 (assertions expire after 280 s), --rounds 1..10")
+    if not 1 <= args.connections <= 1000 or not 1 <= args.workers <= 16:
+        parser.error("--connections must be 1..1000 and --workers 1..16")
+    if args.generator == "auto":
+        args.generator = "wrk" if loadgen.have_wrk() else "python"
+        if args.generator == "python":
+            print("wrk not found (apt-get install -y wrk): using the Python load generator, which competes "
+                  "harder for the 2 cores", file=sys.stderr)
+
+    info = versions()
+    print(f"token endpoint benchmark: {args.rounds} round(s) of {args.seconds:g} s per target after "
+          f"{args.warmup:g} s warm-up; {args.connections} connections, {args.workers} workers "
+          f"{' '.join(args.gunicorn_arg)}, generator {args.generator}; load average "
+          f"{os.getloadavg()[0]:.1f} on {info['cores']} cores", flush=True)
+    with tempfile.TemporaryDirectory(prefix="appcreds-bench-") as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        targets = start_appcreds(args, workdir, stack)
+        if args.peer:
+            targets += start_peer(args, workdir, stack)
+        for round_number in range(1, args.rounds + 1):
+            for target in targets:
+                if target.make_load is not None:
+                    measure(target, args, round_number)
+        rows = summarize(targets)
+        results = [r for t in targets for r in t.results]
+    print_table(rows)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"token_endpoint-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps({"args": vars(args), "versions": info, "summary": rows,
+                               "runs": [{k: v for k, v in r.items() if k != "raw"} for r in results]}, indent=2))
+    print(f"results written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
