@@ -53,9 +53,10 @@ def parse_public_pem(text, now=None) -> ParsedPem:
         except UnicodeDecodeError:
             raise CredentialError("The upload is not PEM text. Upload a PEM file, which starts with "
                                   "-----BEGIN PUBLIC KEY----- or -----BEGIN CERTIFICATE-----.") from None
-    if len(text.encode("utf-8")) > MAX_PEM_BYTES:
-        raise CredentialError(f"The upload is too large ({len(text.encode('utf-8'))} bytes); a public key "
-                              f"or certificate is at most {MAX_PEM_BYTES} bytes.")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PEM_BYTES:
+        raise CredentialError(f"The upload is too large ({size} bytes); a public key or certificate is at "
+                              f"most {MAX_PEM_BYTES} bytes.")
     reject_private_key(text)
     labels = _BEGIN_LINE.findall(text)
     if not labels:
@@ -92,10 +93,13 @@ def reject_private_key(text: str) -> None:
 def _is_private_jwk(text: str) -> bool:
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     keys = document.get("keys", [document]) if isinstance(document, dict) else []
-    return any(isinstance(key, dict) and ({"d", "p", "q", "k"} & key.keys()) for key in keys)
+    if not isinstance(keys, list):
+        keys = [keys]
+    # RFC 7518 §6.3.2 and §6.4: d, p, q (RSA and EC private parts) and k (a symmetric key).
+    return any(isinstance(key, dict) and bool({"d", "p", "q", "k"} & key.keys()) for key in keys)
 
 
 def _load_block(text: str, label: str):

@@ -165,6 +165,12 @@ def test_refuses_malformed_pem(application, pem):
     refused(application, pem)
 
 
+@pytest.mark.parametrize("text", ['{"keys": 5}', "[1]", "null", '{"kty": "RSA", "n": "AQAB", "e": "AQAB"}',
+                                  "[" * 8000 + "]" * 8000])
+def test_refuses_json_that_is_not_pem_without_an_error(application, text):
+    assert "not a PEM public key or certificate" in refused(application, text)
+
+
 def test_refuses_a_pem_block_without_its_end_line(application):
     refused(application, public_pem(make_rsa_key()).split("-----END")[0])
 

@@ -14,7 +14,6 @@ import base64
 import binascii
 import json
 import logging
-import math
 import re
 import time
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ MAX_CLAIM_LENGTH = 64  # Auth0's limit for iss, sub and jti
 ACCEPTED_TYPES = ("jwt", "client-authentication+jwt")
 HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "PS256": hashes.SHA256}
 PURGE_INTERVAL = 60.0  # seconds between purges of expired jti records, per process
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")  # empty parts fail later: JSON, alg
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")  # an empty part fails later (JSON, or alg for the signature)
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,16 @@ def read_assertion(form) -> Assertion:
         raise _shape("malformed_assertion", "client_assertion is required")
     # A bound on what we parse at all.
     max_bytes = int(current_app.config["APPCREDS_ASSERTION_MAX_BYTES"])
-    if len(value.encode("utf-8")) > max_bytes:
+    if len(value.encode("utf-8", "surrogatepass")) > max_bytes:
         raise _shape("assertion_too_large", f"client_assertion may have at most {max_bytes} bytes")
     # RFC 7523 §2.2: one JWT, signed (RFC 7515 §7.1 compact form: three base64url parts; a JWE has five).
     parts = value.split(".")
-    if len(parts) != 3 or not all(_BASE64URL.fullmatch(part) for part in parts):
+    is_compact = len(parts) == 3 and all(_BASE64URL.fullmatch(part) for part in parts)
+    signature = _base64url(parts[2]) if is_compact else None
+    if signature is None:
         raise _shape("malformed_assertion", "client_assertion must be one compact JWS: three base64url parts")
-    header, claims, signature = _json_object(parts[0]), _json_object(parts[1]), _base64url(parts[2])
-    if header is None or claims is None or signature is None:
+    header, claims = _json_object(parts[0]), _json_object(parts[1])
+    if header is None or claims is None:
         raise _shape("malformed_assertion", "the client_assertion header and payload must be JSON objects")
     # RFC 7515 §4.1.4: kid, when present, is a string.
     if "kid" in header and not isinstance(header["kid"], str):
@@ -335,7 +336,8 @@ def _json_object(segment: str) -> dict | None:
 
 
 def _is_numeric_date(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """RFC 7519 §2 NumericDate, within JSON's safe integer range (so arithmetic on it stays exact)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
 
 
 def _show(value) -> str:

@@ -255,6 +255,8 @@ def test_refuses_a_missing_client_assertion(client, app, jwt_app):
     "a.b.c.d.e",                                   # the shape of a JWE: encrypted, not signed
     "e30.e30.sig=",                                # padding is not base64url
     "e30 .e30.c2ln",                               # a space
+    "e30.e30.c",                                   # a signature that is not base64 at all
+    "e30.e30.\u00e9",                              # not ASCII
 ])
 def test_refuses_what_is_not_one_compact_jws(client, app, jwt_app, assertion):
     """RFC 7523 §2.2: a single JWT; RFC 7515 §7.1: three base64url parts."""
@@ -275,6 +277,15 @@ def test_refuses_a_payload_that_is_not_one_json_object(client, app, jwt_app, hea
     response = assertion_request(client, sign_compact(header, payload, key), client_id=client_id)
     assert_refused(response, app, client_id, "malformed_assertion",
                    shape_error("the client_assertion header and payload must be JSON objects"))
+
+
+def test_refuses_a_lone_surrogate_in_a_json_body_without_a_server_error(client, app, jwt_app):
+    client_id, _, _ = jwt_app
+    response = client.post(TOKEN_URL, json={"grant_type": "client_credentials", "audience": DEMO_API,
+                                            "client_id": client_id, "client_assertion_type": ASSERTION_TYPE,
+                                            "client_assertion": "e30.e30.\ud800"})
+    assert_refused(response, app, client_id, "malformed_assertion",
+                   shape_error("client_assertion must be one compact JWS: three base64url parts"))
 
 
 def test_refuses_a_kid_that_is_not_a_string(client, app, jwt_app):
@@ -501,7 +512,7 @@ def test_refuses_aud_other_than_exactly_the_issuer(client, app, jwt_app, aud):
                    app, client_id, "aud_mismatch")
 
 
-@pytest.mark.parametrize("exp", [None, "tomorrow", True, float("nan")])
+@pytest.mark.parametrize("exp", [None, "tomorrow", True, float("nan"), float("inf"), 10**400])
 def test_refuses_an_assertion_without_a_numeric_exp(client, app, jwt_app, exp):
     """RFC 7523 §3 item 4: exp is required."""
     client_id, key, kid = jwt_app
@@ -545,7 +556,7 @@ def test_refuses_nbf_more_than_the_skew_in_the_future(client, app, jwt_app):
     assert_refused(assertion_request(client, assertion), app, client_id, "not_yet_valid")
 
 
-@pytest.mark.parametrize("claims", [{"iat": "yesterday"}, {"nbf": [1]}])
+@pytest.mark.parametrize("claims", [{"iat": "yesterday"}, {"nbf": [1]}, {"iat": -10**400}])
 def test_refuses_iat_or_nbf_that_is_not_a_numeric_date(client, app, jwt_app, claims):
     client_id, key, kid = jwt_app
     assert_refused(assertion_request(client, make_assertion(client_id, key, kid, **claims)),
