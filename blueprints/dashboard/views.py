@@ -70,6 +70,11 @@ def load_application(client_id: str) -> Client:
     return client
 
 
+def actor() -> dict:
+    """Who did a dashboard action, from where: keyword arguments for record_dashboard_event."""
+    return {"actor": current_user.email, "source_ip": request.remote_addr}
+
+
 def record_action(client, event_type: str, reason: str) -> None:
     """Log a dashboard action on `client`, with who did it and from where.
 
@@ -79,7 +84,7 @@ def record_action(client, event_type: str, reason: str) -> None:
     """
     events = current_app.extensions["appcreds"].events
     events.flush()
-    record_dashboard_event(client, event_type, reason, actor=current_user.email, source_ip=request.remote_addr)
+    record_dashboard_event(client, event_type, reason, **actor())
     events.flush()
 
 
