@@ -7,6 +7,7 @@ Later features add sections to this tab (Private Key JWT keys, mTLS certificates
 editing it: call `register_credential_section("dashboard/credentials/_keys.html", context)`
 from your own module, where `context(client)` returns the variables your template needs, and
 render the tab from your own POST views with `render_credentials(client, status=400, **extra)`.
+Log your actions with `views.record_action(client, event_type, reason)` (see its note on batches).
 """
 import logging
 from collections.abc import Callable
