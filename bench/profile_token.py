@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, for `app`
-
-from token_endpoint import (  # noqa: E402
+import token_endpoint
+from token_endpoint import (
     ASSERTION_TYPE,
     SCOPE,
     basic,
@@ -46,12 +45,17 @@ def main(argv=None) -> int:
     parser.add_argument("--method", choices=("client_secret_basic", "private_key_jwt"), default="client_secret_basic")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="cumulative", help="pstats sort key: cumulative, tottime, ...")
+    parser.add_argument("--ref", help="profile this committed revision (e.g. HEAD), exported to a temporary "
+                        "folder, instead of the work tree as it is now")
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 100_000 or not 0 <= args.warmup <= 10_000:
         parser.error("--requests must be 1..100000 and --warmup 0..10000")
 
     with tempfile.TemporaryDirectory(prefix="appcreds-profile-") as tmp:
         workdir = Path(tmp)
+        source = token_endpoint.use_revision(args.ref, workdir / "src") if args.ref else "the work tree"
+        print(f"profiling {source}")
+        sys.path.insert(0, str(token_endpoint.APP_ROOT))  # where `app` and its packages are imported from
         instance = workdir / "instance"
         audience = ISSUER + "api/demo/"
         flask_cli(instance, ISSUER, "setup")

@@ -33,6 +33,8 @@ import loadgen
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 VENV_BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() else Path(sys.executable).parent
+# The application's source: the work tree, or a committed revision exported by use_revision().
+APP_ROOT = ROOT
 PEER_DIR = BENCH / "node_peer"
 RESULTS = BENCH / "results"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -103,10 +105,26 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def use_revision(ref: str, into: Path) -> str:
+    """Export the committed revision `ref` into `into` and run the application from there.
+
+    Others may be editing the work tree while a benchmark runs; a revision is a fixed target.
+    Returns the commit id. The virtualenv stays the work tree's.
+    """
+    global APP_ROOT
+    commit = subprocess.run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=30, check=True).stdout.strip()
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, timeout=120, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, timeout=120, check=True)
+    APP_ROOT = into
+    return commit
+
+
 def flask_cli(instance: Path, issuer: str, *args: str) -> str:
     env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer,
            "APPCREDS_ADMIN_PASSWORD": "bench-only-password"}
-    completed = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
+    completed = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=APP_ROOT, env=env,
                                capture_output=True, text=True, timeout=120, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args[:2])} failed:\n{completed.stderr.strip()}")
@@ -118,7 +136,7 @@ def start_gunicorn(instance: Path, port: int, workers: int, extra: list[str], lo
     return subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--graceful-timeout", "5", *extra, "app:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
 
 
@@ -189,7 +207,7 @@ def check_one_token(label: str, token_url: str, body: str, authorization: str, d
 def private_key_jwt_available() -> tuple[bool, str]:
     probe = ("from blueprints.oauth.client_auth import private_key_jwt as m;"
              "print('private_key_jwt' in getattr(m, 'HOOKS', {}))")
-    completed = subprocess.run([str(VENV_BIN / "python"), "-c", probe], cwd=ROOT, capture_output=True,
+    completed = subprocess.run([str(VENV_BIN / "python"), "-c", probe], cwd=APP_ROOT, capture_output=True,
                                text=True, timeout=60, check=False)
     if completed.returncode != 0:
         return False, f"cannot import private_key_jwt.py: {completed.stderr.strip().splitlines()[-1:]}"
@@ -348,9 +366,8 @@ def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Tar
         print(f"  (signed {count} client assertions in {took:.1f} s)", flush=True)
         return loadgen.Load(token_url, prefix, "", connection_close=args.close, assertions=path)
 
-    first = pkjwt_load()
-    check_one_token("AppCreds private_key_jwt", token_url, prefix + first.assertions.read_text().split("\n", 1)[0],
-                    "", discovery, issuer, audience)
+    one = _sign_assertions(private_pem, pkjwt_client_id, issuer, 1)[0]
+    check_one_token("AppCreds private_key_jwt", token_url, prefix + one, "", discovery, issuer, audience)
     targets.append(Target("AppCreds private_key_jwt", server, pkjwt_load))
     return targets
 
@@ -482,6 +499,8 @@ def main(argv=None) -> int:
     parser.add_argument("--peer", action="store_true", help="also benchmark node-oidc-provider (bench/node_peer)")
     parser.add_argument("--no-peer-close", dest="peer_close", action="store_false",
                         help="skip the peer run with Connection: close (gunicorn sync workers close each connection)")
+    parser.add_argument("--ref", help="benchmark this committed revision (e.g. HEAD), exported to a temporary "
+                        "folder, instead of the work tree as it is now")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--assertions", type=int, default=0, help="private_key_jwt assertions to pre-sign per round "
@@ -498,21 +517,10 @@ def main(argv=None) -> int:
                   "harder for the 2 cores", file=sys.stderr)
 
     info = versions()
-    print(f"token endpoint benchmark: {args.rounds} round(s) of {args.seconds:g} s per target after "
-          f"{args.warmup:g} s warm-up; {args.connections} connections, {args.workers} workers "
-          f"{' '.join(args.gunicorn_arg)}, generator {args.generator}; load average "
-          f"{os.getloadavg()[0]:.1f} on {info['cores']} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="appcreds-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
-        targets = start_appcreds(args, workdir, stack)
-        if args.peer:
-            targets += start_peer(args, workdir, stack)
-        for round_number in range(1, args.rounds + 1):
-            for target in targets:
-                if target.make_load is not None:
-                    measure(target, args, round_number)
-        rows = summarize(targets)
-        results = [r for t in targets for r in t.results]
+        info["source"] = use_revision(args.ref, workdir / "src") if args.ref else "work tree"
+        rows, results = run_benchmark(args, info, workdir, stack)
     print_table(rows)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"token_endpoint-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -520,6 +528,22 @@ def main(argv=None) -> int:
                                "runs": [{k: v for k, v in r.items() if k != "raw"} for r in results]}, indent=2))
     print(f"results written to {out.relative_to(ROOT)}")
     return 0
+
+
+def run_benchmark(args, info: dict, workdir: Path, stack: contextlib.ExitStack) -> tuple[list[dict], list[dict]]:
+    gunicorn = " ".join([f"--workers {args.workers}", *args.gunicorn_arg])
+    print(f"token endpoint benchmark of {info['source']}: {args.rounds} round(s) of {args.seconds:g} s per target "
+          f"after {args.warmup:g} s warm-up; {args.connections} connections, gunicorn {gunicorn}, "
+          f"generator {args.generator}; load average "
+          f"{os.getloadavg()[0]:.1f} on {info['cores']} cores", flush=True)
+    targets = start_appcreds(args, workdir, stack)
+    if args.peer:
+        targets += start_peer(args, workdir, stack)
+    for round_number in range(1, args.rounds + 1):
+        for target in targets:
+            if target.make_load is not None:
+                measure(target, args, round_number)
+    return summarize(targets), [r for t in targets for r in t.results]
 
 
 if __name__ == "__main__":
