@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from models import db
 from models.timeutil import UTCDateTime, utcnow
@@ -41,6 +42,9 @@ class AuthEvent(db.Model):
     actor = db.Column(db.String(254), nullable=True)  # the dashboard user, for dashboard actions
 
 
+EVENT_COLUMNS = tuple(column.name for column in AuthEvent.__table__.columns if column.name != "id")
+
+
 class EventRecorder:
     """A per-process buffer of AuthEvent rows, flushed in batches by a daemon thread."""
 
@@ -53,15 +57,21 @@ class EventRecorder:
         self._thread = None
         self._pid = None
 
-    def record(self, **row) -> None:
-        row.setdefault("created_at", utcnow())
-        row["reason"] = row.get("reason") or row["reason_code"].replace("_", " ")
+    def record(self, **fields) -> None:
+        unknown = set(fields) - set(EVENT_COLUMNS)
+        if unknown:
+            raise TypeError(f"AuthEvent has no column {sorted(unknown)[0]}")
+        # Every row names every column: one INSERT serves the whole batch (executemany).
+        row = {column: fields.get(column) for column in EVENT_COLUMNS}
+        row["created_at"] = row["created_at"] or utcnow()
+        row["event_type"] = row["event_type"] or "client_authentication"
+        row["reason"] = row["reason"] or row["reason_code"].replace("_", " ")
         with self._lock:
             self._rows.append(row)
         log.info(
             "%s %s client_id=%s method=%s endpoint=%s reason=%s",
-            row.get("event_type", "client_authentication"), row["outcome"], row.get("client_id_sent"),
-            row.get("method"), row.get("endpoint"), row["reason_code"],
+            row["event_type"], row["outcome"], row["client_id_sent"], row["method"], row["endpoint"],
+            row["reason_code"],
         )
         if self.flush_seconds <= 0:
             self.flush()
@@ -76,12 +86,28 @@ class EventRecorder:
             return 0
         try:
             with self.app.app_context():
-                with db.engine.begin() as connection:
-                    connection.execute(insert(AuthEvent), rows)
+                self._insert(rows)
         except Exception:  # never lose the request over the log, but say so loudly
             log.exception("could not write %d auth events", len(rows))
             return 0
         return len(rows)
+
+    @staticmethod
+    def _insert(rows: list[dict]) -> None:
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(insert(AuthEvent), rows)
+        except IntegrityError:
+            from models.client import Client
+
+            # An application was deleted after its event was buffered: keep the event, as the
+            # foreign key's ON DELETE SET NULL would have done had it been written first.
+            with db.engine.begin() as connection:
+                existing = set(connection.execute(select(Client.id)).scalars())
+                for row in rows:
+                    if row["client_pk"] not in existing:
+                        row["client_pk"] = None
+                connection.execute(insert(AuthEvent), rows)
 
     def _ensure_thread(self):
         # A thread started before gunicorn forked does not exist in the child: start one per process.

@@ -22,16 +22,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float = 20.0, process=None) -> None:
+def wait_for_http(url: str, timeout: float = 30.0, process=None) -> None:
     """Poll `url` until it answers (any status), for at most `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited early with code {process.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted before a worker was ready
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
