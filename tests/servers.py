@@ -59,7 +59,9 @@ def gunicorn(instance_path, workers=1, port=None, env=None, log_path=None):
     log_file = open(log_path or Path(instance_path) / "gunicorn.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--graceful-timeout", "5", "app:create_app()"],
+         "--graceful-timeout", "5",
+         # gunicorn 27 puts every master's control socket at one path: tests that overlap would share it.
+         "--no-control-socket", "app:create_app()"],
         cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     try:
