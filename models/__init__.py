@@ -17,8 +17,11 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
 
 # The model modules import `db` from here, so they come after it.
 from models.auth_event import AuthEvent  # noqa: E402
+from models.authorization import AuthorizationCode, Consent, PendingAuthorization, PushedRequest  # noqa: E402
 from models.client import Client, ClientGrant  # noqa: E402
 from models.credential import Credential, UsedAssertion  # noqa: E402
+from models.tokens import RefreshToken, RevokedToken  # noqa: E402
 from models.user import User  # noqa: E402
 
-__all__ = ["db", "User", "Client", "ClientGrant", "Credential", "UsedAssertion", "AuthEvent"]
+__all__ = ["db", "User", "Client", "ClientGrant", "Credential", "UsedAssertion", "AuthEvent", "RefreshToken",
+           "RevokedToken", "AuthorizationCode", "Consent", "PendingAuthorization", "PushedRequest"]

@@ -56,6 +56,11 @@ class Client(ClientMixin, db.Model):
     secret_digest = db.Column(db.String(64), nullable=True)
     secret_rotated_at = db.Column(UTCDateTime, nullable=True)
     require_proof_of_possession = db.Column(db.Boolean, nullable=False, default=False)
+    # RFC 9101 §10.5 client metadata (Auth0: signed_request_object.required): only signed requests.
+    require_signed_request_object = db.Column(db.Boolean, nullable=False, default=False)
+    # RFC 9126 §6 client metadata: authorization requests only through /oauth/par.
+    require_pushed_authorization_requests = db.Column(db.Boolean, nullable=False, default=False)
+    par_request_expiry = db.Column(db.Integer, nullable=False, default=60)  # seconds, Auth0's name
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -92,7 +97,8 @@ class Client(ClientMixin, db.Model):
         return self.client_id
 
     def get_default_redirect_uri(self):
-        return self.callback_urls[0] if self.callback_urls else None
+        # RFC 6749 §3.1.2.3: without redirect_uri only a single registered URI can be meant.
+        return self.callback_urls[0] if len(self.callback_urls) == 1 else None
 
     def get_allowed_scope(self, scope):
         # Scopes are per API (audience); the grant classes check them against ClientGrant.
