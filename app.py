@@ -19,6 +19,9 @@ DEFAULTS = {
     "APPCREDS_ISSUER": "http://127.0.0.1:5000/",
     "APPCREDS_DEFAULT_AUDIENCE": "",
     "APPCREDS_ACCESS_TOKEN_LIFETIME": 3600,          # seconds
+    # The authorization-code flow: see blueprints/oauth/grants.py and blueprints/authorize/
+    "APPCREDS_AUTHORIZATION_CODE_LIFETIME": 60,      # seconds; one-time codes (RFC 6749 §4.1.2: short)
+    "APPCREDS_REFRESH_TOKEN_LIFETIME": 30 * 24 * 3600,  # seconds, for a whole rotating family
     "APPCREDS_MAX_BODY_BYTES": 64 * 1024,            # protocol and form requests
     "APPCREDS_EVENT_FLUSH_SECONDS": 0.5,             # 0 writes each auth event at once
     # Private Key JWT (RFC 7523): see blueprints/oauth/client_auth/private_key_jwt.py

@@ -11,11 +11,12 @@ JSON_PREFIXES = ("/oauth/", "/api/", "/.well-known/")
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import auth, cli, dashboard, demo_api, oauth
+    from blueprints import auth, authorize, cli, dashboard, demo_api, oauth
     from blueprints.oauth.server import init_authorization_server
 
     init_authorization_server(app)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(authorize.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(demo_api.bp)

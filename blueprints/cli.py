@@ -152,12 +152,22 @@ def create_client(name, app_type, method, grant_types, callbacks, grant_audience
 @click.option("--callback", "callbacks", multiple=True, help="Replaces the callback URLs (repeatable).")
 @click.option("--require-proof-of-possession", "require_pop", type=click.Choice(["on", "off"]),
               help="Only certificate-bound tokens (RFC 8705 §3); refuse token requests without a certificate.")
-def update_client(client_id, name, grant_types, callbacks, require_pop):
+@click.option("--require-signed-requests", "require_jar", type=click.Choice(["on", "off"]),
+              help="Only signed authorization requests (JAR, RFC 9101); needs a registered JAR key.")
+@click.option("--require-par", "require_par", type=click.Choice(["on", "off"]),
+              help="Only pushed authorization requests (PAR, RFC 9126).")
+@click.option("--par-expiry", "par_expiry", type=int, help="Lifetime of a PAR request_uri, 10 to 600 seconds.")
+def update_client(client_id, name, grant_types, callbacks, require_pop, require_jar, require_par, par_expiry):
     """Change an application's settings."""
     client = _load_application(client_id)
+
+    def on_off(value):
+        return None if value is None else value == "on"
+
     _commit_or_fail(lambda: update_application(
         client, name=name, grant_types=list(grant_types) or None, callback_urls=list(callbacks) or None,
-        require_proof_of_possession=None if require_pop is None else require_pop == "on"))
+        require_proof_of_possession=on_off(require_pop), require_signed_request_object=on_off(require_jar),
+        require_pushed_authorization_requests=on_off(require_par), par_request_expiry=par_expiry))
     click.echo(f"updated {client.client_id}")
 
 

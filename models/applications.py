@@ -35,7 +35,8 @@ def create_application(name, app_type, method="client_secret_basic", grant_types
 
 
 def update_application(client, name=None, app_type=None, description=None, grant_types=None, callback_urls=None,
-                       require_proof_of_possession=None):
+                       require_proof_of_possession=None, require_signed_request_object=None,
+                       require_pushed_authorization_requests=None, par_request_expiry=None):
     if name is not None:
         name = name.strip()
         if not 1 <= len(name) <= 128:
@@ -60,6 +61,30 @@ def update_application(client, name=None, app_type=None, description=None, grant
         client.callback_urls = list(dict.fromkeys(callback_urls))
     if require_proof_of_possession is not None:
         client.require_proof_of_possession = bool(require_proof_of_possession)
+    update_authorization_request_policy(client, require_signed_request_object,
+                                        require_pushed_authorization_requests, par_request_expiry)
+
+
+# Auth0's par_request_expiry range, in seconds.
+PAR_EXPIRY_RANGE = (10, 600)
+
+
+def update_authorization_request_policy(client, require_signed_request_object=None,
+                                        require_pushed_authorization_requests=None, par_request_expiry=None):
+    """JAR and PAR settings (RFC 9101 §10.5, RFC 9126 §6); None leaves a setting as it is."""
+    if par_request_expiry is not None:
+        low, high = PAR_EXPIRY_RANGE
+        if isinstance(par_request_expiry, bool) or not isinstance(par_request_expiry, int) \
+                or not low <= par_request_expiry <= high:
+            raise ApplicationError(f"the PAR request expiry must be {low} to {high} seconds")
+    if require_signed_request_object and not active_credentials(client, "jar"):
+        raise ApplicationError("register a key for signed authorization requests (JAR) before requiring them")
+    if require_signed_request_object is not None:
+        client.require_signed_request_object = bool(require_signed_request_object)
+    if require_pushed_authorization_requests is not None:
+        client.require_pushed_authorization_requests = bool(require_pushed_authorization_requests)
+    if par_request_expiry is not None:
+        client.par_request_expiry = par_request_expiry
 
 
 def check_callback_url(url: str) -> None:

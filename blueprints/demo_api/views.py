@@ -9,6 +9,7 @@ from joserfc.errors import JoseError
 from blueprints.demo_api import bp
 from blueprints.oauth.client_auth.mtls import binding_thumbprint
 from models.signing_keys import SIGNING_ALG
+from models.tokens import is_access_token_revoked
 
 
 class InvalidToken(Exception):
@@ -34,6 +35,9 @@ def validate_access_token(token: str, audience: str) -> dict:
         raise InvalidToken("the token is for another API")
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
         raise InvalidToken("the token has expired")
+    # RFC 7009: a revoked token is refused at once (its jti is kept until exp; one indexed lookup).
+    if is_access_token_revoked(claims.get("jti")):
+        raise InvalidToken("the token has been revoked")
     check_certificate_binding(claims)
     return claims
 

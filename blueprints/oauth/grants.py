@@ -1,12 +1,29 @@
-"""Grant types. Authlib runs the flow; these subclasses add audiences and scopes per API."""
+"""Grant types. Authlib runs the flow; these subclasses add audiences and scopes per API,
+and keep codes and refresh tokens as digests, each redeemed by one conditional UPDATE."""
+import hmac
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import current_app
 
 from blueprints.oauth.client_auth.mtls import binding_thumbprint, check_edge_problem_for_binding
-from blueprints.oauth.tokens import issue_access_token
+from blueprints.oauth.tokens import issue_access_token, sign_access_token
+from models import AuthorizationCode, db
 from models.apis import find_api
+from models.authorization import claim_code, find_code, purge_expired_flow_state
+from models.timeutil import utcnow
+from models.tokens import (
+    add_refresh_token,
+    claim_refresh_token,
+    find_refresh_token,
+    new_token_value,
+    revoke_family,
+    token_digest,
+)
 
 # RFC 6749 §4.4: only confidential clients may use client_credentials, so never "none".
 CONFIDENTIAL_METHODS = [
@@ -76,3 +93,176 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         token = issue_access_token(client, self.audience, self.scopes, subject=f"{client.client_id}@clients",
                                    confirmation=self.confirmation)
         return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+# --- a user's grants: authorization code (RFC 6749 §4.1) and refresh token (§6) ---------------
+
+# Every method may redeem a code or a refresh token; a public client (none) relies on PKCE.
+USER_FLOW_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+
+
+def user_subject(user) -> str:
+    """RFC 9068 §2.2 `sub` for a person (Auth0's "<connection>|<id>" shape)."""
+    return f"appcreds|{user.id}"
+
+
+def _expiry(claims: dict) -> datetime:
+    return datetime.fromtimestamp(claims["exp"], UTC)
+
+
+def _refresh_token_expiry() -> datetime:
+    return utcnow() + timedelta(seconds=int(current_app.config["APPCREDS_REFRESH_TOKEN_LIFETIME"]))
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 §4.1 with PKCE (pkce.py). Codes are stored as digests and redeemed atomically."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = USER_FLOW_METHODS
+
+    # -- /authorize ------------------------------------------------------------------------
+
+    def validate_requested_scope(self):
+        """Scopes are per API: the request's audience must be granted to the application (Auth0's `audience`)."""
+        request = self.request
+        request.audience, request.scopes = resolve_audience_and_scopes(
+            request.client, request.payload.data.get("audience"), request.payload.scope)
+
+    def generate_authorization_code(self):
+        return new_token_value()
+
+    def save_authorization_code(self, code, request):
+        lifetime = int(current_app.config["APPCREDS_AUTHORIZATION_CODE_LIFETIME"])
+        data = request.payload.data
+        db.session.add(AuthorizationCode(
+            code_digest=token_digest(code), client_pk=request.client.id, user_pk=request.user.id,
+            redirect_uri=request.payload.redirect_uri, audience=request.audience, scopes=list(request.scopes),
+            code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"),
+            auth_time=getattr(request, "auth_time", None), created_at=utcnow(),
+            # RFC 6749 §4.1.2: "The authorization code MUST expire shortly after it is issued".
+            expires_at=utcnow() + timedelta(seconds=lifetime),
+        ))
+        db.session.commit()
+
+    # -- the token endpoint ----------------------------------------------------------------
+
+    def query_authorization_code(self, code, client):
+        authorization_code = find_code(code)
+        # RFC 6749 §4.1.3: the code must have been issued to the authenticated client.
+        if authorization_code is None or authorization_code.client_pk != client.id:
+            return None
+        if authorization_code.redeemed_at is not None:
+            # RFC 6749 §4.1.2: a code used twice is refused, and what it issued is revoked.
+            revoke_what_code_issued(authorization_code)
+            raise InvalidGrantError("the authorization code was already used; the tokens it issued are revoked")
+        if authorization_code.is_expired():
+            raise InvalidGrantError("the authorization code has expired")
+        return authorization_code
+
+    def authenticate_user(self, authorization_code):
+        return authorization_code.user
+
+    def create_token_response(self):
+        client, code = self.request.client, self.request.authorization_code
+        user = code.user
+        confirmation = certificate_confirmation(client)
+        response, claims = sign_access_token(client, code.audience, code.scopes, user_subject(user), confirmation)
+        family_id = secrets.token_hex(16)
+        # The conditional UPDATE decides: of two concurrent redemptions, exactly one gets here.
+        if not claim_code(code, family_id, claims["jti"], _expiry(claims)):
+            db.session.rollback()
+            revoke_what_code_issued(code)
+            raise InvalidGrantError("the authorization code was already used; the tokens it issued are revoked")
+        if client.check_grant_type("refresh_token"):
+            response["refresh_token"] = add_refresh_token(
+                client, user, code.audience, code.scopes, family_id, _refresh_token_expiry(),
+                certificate_thumbprint=(confirmation or {}).get("x5t#S256"),
+                access_token_jti=claims["jti"], access_token_expires_at=_expiry(claims))
+        db.session.commit()
+        purge_now_and_then()
+        return 200, response, self.TOKEN_RESPONSE_HEADER
+
+
+def revoke_what_code_issued(code) -> None:
+    """Revoke the refresh-token family and access token of a code's first redemption; commits."""
+    db.session.refresh(code)
+    if code.family_id:
+        revoke_family(code.family_id, [(code.access_token_jti, code.access_token_expires_at)])
+        db.session.commit()
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 §6 with rotation: each refresh token is used once; reuse revokes its family."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = USER_FLOW_METHODS
+
+    def validate_token_request(self):
+        client = self._validate_request_client()
+        self.request.client = client
+        value = self.request.form.get("refresh_token")
+        if not value:
+            raise InvalidRequestError("refresh_token is required")
+        token = find_refresh_token(value)
+        if token is None or token.client_pk != client.id or token.revoked_at is not None:
+            raise InvalidGrantError("the refresh token is invalid or revoked")
+        if token.used_at is not None:
+            # OAuth 2.0 Security BCP §4.14.2: a rotated token came back, so one of two holders is
+            # an attacker; revoke the whole family.
+            revoke_family(token.family_id)
+            db.session.commit()
+            raise InvalidGrantError("the refresh token was already used; every token of its family is revoked")
+        if token.expires_at <= utcnow():
+            raise InvalidGrantError("the refresh token has expired")
+        check_refresh_token_binding(token)
+        self.scopes = self._granted_scopes(client, token)
+        self.request.refresh_token = token
+
+    def _granted_scopes(self, client, token) -> list[str]:
+        requested = scope_to_list(self.request.payload.scope) if self.request.payload.scope else None
+        # RFC 6749 §6: the requested scope must not include any scope not originally granted.
+        if requested is not None and not set(requested) <= set(token.scopes):
+            raise InvalidScopeError("the requested scope exceeds the scope of the refresh token")
+        grant = client.grant_for(token.audience)
+        if grant is None:
+            raise InvalidGrantError("the application is no longer granted this API")
+        return [scope for scope in (requested or token.scopes) if scope in grant.scopes]
+
+    def create_token_response(self):
+        client, old = self.request.client, self.request.refresh_token
+        user = old.user
+        confirmation = certificate_confirmation(client)
+        response, claims = sign_access_token(client, old.audience, self.scopes, user_subject(user), confirmation)
+        if not claim_refresh_token(old):
+            db.session.rollback()  # a concurrent request used it first: that is reuse too
+            revoke_family(old.family_id)
+            db.session.commit()
+            raise InvalidGrantError("the refresh token was already used; every token of its family is revoked")
+        # RFC 6749 §6: the new refresh token keeps the original scope (and binding, and family lifetime).
+        response["refresh_token"] = add_refresh_token(
+            client, user, old.audience, old.scopes, old.family_id, old.expires_at,
+            certificate_thumbprint=old.certificate_thumbprint,
+            access_token_jti=claims["jti"], access_token_expires_at=_expiry(claims))
+        db.session.commit()
+        return 200, response, self.TOKEN_RESPONSE_HEADER
+
+
+def check_refresh_token_binding(token) -> None:
+    """RFC 8705 §3 (issue 4): a bound refresh token is redeemed only with its certificate."""
+    if token.certificate_thumbprint is None:
+        return
+    check_edge_problem_for_binding()
+    presented = binding_thumbprint()
+    if presented is None or not hmac.compare_digest(presented, token.certificate_thumbprint):
+        raise InvalidGrantError("the refresh token is bound to a client certificate; present that certificate")
+
+
+_next_purge = 0.0
+
+
+def purge_now_and_then() -> None:
+    """Delete expired flow state at most once a minute per process (codes, PAR, refresh, revoked jtis)."""
+    global _next_purge
+    if time.monotonic() < _next_purge:
+        return
+    _next_purge = time.monotonic() + 60.0
+    purge_expired_flow_state()
+    db.session.commit()

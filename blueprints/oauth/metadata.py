@@ -1,6 +1,9 @@
 """RFC 8414 authorization server metadata: exactly what this server supports, nothing more."""
 from flask import current_app, url_for
 
+from blueprints.oauth import pkce
+from blueprints.oauth.introspection import IntrospectionEndpoint
+from blueprints.oauth.revocation import RevocationEndpoint
 from models.client import MTLS_METHODS
 from models.credential import KEY_ALGORITHMS
 from models.signing_keys import SIGNING_ALG
@@ -15,13 +18,32 @@ def server_metadata(server) -> dict:
         auth_methods = [m for m in auth_methods if m not in MTLS_METHODS]
     metadata = {
         "issuer": issuer,
+        "authorization_endpoint": base + url_for("authorize.authorize"),
         "token_endpoint": base + url_for("oauth.token"),
         "jwks_uri": base + url_for("oauth.jwks"),
         "grant_types_supported": server.supported_grant_types(),
-        # RFC 8414 §2 makes this REQUIRED; no authorization endpoint exists yet, so no response type.
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": list(pkce.METHODS),  # RFC 7636 §6.2: S256 only, never plain
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "token_endpoint_auth_methods_supported": auth_methods,
         "access_token_signing_alg_values_supported": [SIGNING_ALG],
+        # RFC 7009 and RFC 7662, with the methods the front door accepts there.
+        "revocation_endpoint": base + url_for("oauth.revoke"),
+        "revocation_endpoint_auth_methods_supported": _offered(RevocationEndpoint.CLIENT_AUTH_METHODS, auth_methods),
+        "introspection_endpoint": base + url_for("oauth.introspect"),
+        "introspection_endpoint_auth_methods_supported": _offered(IntrospectionEndpoint.CLIENT_AUTH_METHODS,
+                                                                  auth_methods),
+        # RFC 9126 §5: PAR, optional unless an application requires it.
+        "pushed_authorization_request_endpoint": base + url_for("oauth.par"),
+        "require_pushed_authorization_requests": False,
+        # RFC 9101 §10.1 (and OpenID Discovery): request objects, signed with a registered JAR key.
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": list(KEY_ALGORITHMS),
+        "require_signed_request_object": False,
+        # A request_uri is accepted only as issued by the PAR endpoint above; one hosted by the
+        # client is never fetched, so the OpenID Discovery sense of this flag (default true) is false.
+        "request_uri_parameter_supported": False,
     }
     if "private_key_jwt" in auth_methods:
         metadata["token_endpoint_auth_signing_alg_values_supported"] = list(KEY_ALGORITHMS)
@@ -32,3 +54,8 @@ def server_metadata(server) -> dict:
         if mtls_base:
             metadata["mtls_endpoint_aliases"] = {"token_endpoint": mtls_base + url_for("oauth.token")}
     return metadata
+
+
+def _offered(endpoint_methods, token_methods) -> list[str]:
+    """An endpoint's methods that are also really usable at the token endpoint (registered, mTLS on)."""
+    return [m for m in endpoint_methods if m in token_methods]

@@ -4,17 +4,21 @@
   the hooks registered here with `register_client_auth_method`;
 - token requests may have a form or a JSON body (Auth0 accepts JSON), read from the body only;
 - Authlib's defaults we do not want are replaced: no bearer-token generator with 10-day
-  lifetimes, no token storage.
+  lifetimes, no storage of access tokens (codes and refresh tokens are stored by the grants,
+  as digests).
 """
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
-from authlib.oauth2.rfc6749 import OAuth2Payload
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from flask import request as http_request
 from werkzeug.datastructures import MultiDict
 
 from blueprints.oauth import client_auth
 from blueprints.oauth.client_auth import private_key_jwt
-from blueprints.oauth.grants import ClientCredentialsGrant
+from blueprints.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from blueprints.oauth.introspection import IntrospectionEndpoint
+from blueprints.oauth.pkce import S256CodeChallenge
+from blueprints.oauth.revocation import RevocationEndpoint
 
 
 def body_parameters(flask_request) -> MultiDict:
@@ -55,6 +59,8 @@ class ProtocolRequest(FlaskOAuth2Request):
 
 class AppCredsAuthorizationServer(AuthorizationServer):
     def create_oauth2_request(self, request):
+        if isinstance(request, OAuth2Request):  # /authorize and PAR pass the parameters they resolved
+            return request
         return ProtocolRequest(http_request)
 
     def authenticate_client(self, request, methods, endpoint="token"):
@@ -84,5 +90,9 @@ def init_authorization_server(app) -> None:
     authorization.init_app(app, query_client=client_auth.query_client, save_token=_no_token_storage)
     private_key_jwt.log_configuration_warnings(app)
     if not authorization._token_grants:  # the module-level server is shared by every app in a process
-        authorization.register_grant(ClientCredentialsGrant)
+        authorization.register_grant(ClientCredentialsGrant)  # first: the hot path finds it at once
+        authorization.register_grant(AuthorizationCodeGrant, [S256CodeChallenge()])
+        authorization.register_grant(RefreshTokenGrant)
+        authorization.register_endpoint(RevocationEndpoint)
+        authorization.register_endpoint(IntrospectionEndpoint)
         client_auth.register_methods(authorization)

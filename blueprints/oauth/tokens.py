@@ -8,12 +8,18 @@ import time
 
 from flask import current_app
 from joserfc import jwt
+from joserfc.errors import JoseError
 
 from models.signing_keys import SIGNING_ALG
 
 
 def issue_access_token(client, audience: str, scopes: list[str], subject: str, confirmation=None) -> dict:
     """Sign an access token and return the RFC 6749 §5.1 token response."""
+    return sign_access_token(client, audience, scopes, subject, confirmation)[0]
+
+
+def sign_access_token(client, audience: str, scopes: list[str], subject: str, confirmation=None) -> tuple[dict, dict]:
+    """Sign an access token; returns the token response and the claims (their jti and exp, for revocation)."""
     now = int(time.time())
     lifetime = int(current_app.config["APPCREDS_ACCESS_TOKEN_LIFETIME"])
     kid, key = current_app.extensions["appcreds"].signing_keys.current()
@@ -36,4 +42,24 @@ def issue_access_token(client, audience: str, scopes: list[str], subject: str, c
         "token_type": "Bearer",
         "expires_in": lifetime,
         "scope": claims["scope"],
-    }
+    }, claims
+
+
+def read_access_token(token: str) -> dict | None:
+    """The claims of an access token this server signed (signature, typ, iss checked), else None.
+
+    Expiry, audience and revocation are the caller's to judge (introspection, revocation).
+    """
+    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
+        return None
+    keys = current_app.extensions["appcreds"].signing_keys.public_key_set()
+    try:
+        decoded = jwt.decode(token, keys, algorithms=[SIGNING_ALG])
+    except (JoseError, ValueError):
+        return None
+    # RFC 9068 §2.1 / §4: an access token has typ at+jwt and our issuer.
+    if str(decoded.header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+        return None
+    if decoded.claims.get("iss") != current_app.config["APPCREDS_ISSUER"]:
+        return None
+    return decoded.claims

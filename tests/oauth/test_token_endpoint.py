@@ -181,11 +181,12 @@ def test_metadata_describes_exactly_what_is_supported(client):
         assert metadata["issuer"] == ISSUER
         assert metadata["token_endpoint"] == ISSUER + "oauth/token"
         assert metadata["jwks_uri"] == ISSUER + ".well-known/jwks.json"
-        assert metadata["grant_types_supported"] == ["client_credentials"]
+        assert metadata["grant_types_supported"] == ["client_credentials", "authorization_code", "refresh_token"]
         assert "client_secret_basic" in metadata["token_endpoint_auth_methods_supported"]
         assert "client_secret_post" in metadata["token_endpoint_auth_methods_supported"]
-        assert "none" not in metadata["token_endpoint_auth_methods_supported"]
-        assert "authorization_endpoint" not in metadata
+        # Public clients redeem codes with PKCE (issue 5); the authorization endpoint is in
+        # tests/oauth/test_discovery.py.
+        assert "none" in metadata["token_endpoint_auth_methods_supported"]
 
 
 def test_issuer_always_ends_with_a_slash(instance_path):

@@ -1,0 +1,108 @@
+"""End-user sign-in and the account page, where a person sees and withdraws their consents.
+
+Only users without the admin role sign in here; administrators use the dashboard
+(blueprints/auth/). Withdrawing a consent also revokes the refresh tokens (and the access
+tokens issued with them) that the application holds for this person.
+"""
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from blueprints.auth.forms import EmptyForm
+from blueprints.authorize import bp
+from blueprints.authorize.forms import EndUserSignInForm
+from blueprints.authorize.session import current_end_user, is_own_transaction, sign_in_end_user, sign_out_end_user
+from models import Consent, PendingAuthorization, User, db
+from models.apis import find_api
+from models.authorization import find_by_reference
+from models.tokens import revoke_user_client_tokens
+
+_DUMMY_USER = None  # compared against when the email is unknown, so both failures take the same time
+
+
+@bp.route("/account/login", methods=["GET", "POST"])
+def login():
+    """Sign an end user in; with `tx`, continue that authorization request afterwards."""
+    reference = request.args.get("tx", "")
+    pending = find_by_reference(PendingAuthorization, reference) if is_own_transaction(reference) else None
+    form = EndUserSignInForm()
+    if form.validate_on_submit():
+        user = check_credentials(form)
+        if user is not None:
+            sign_in_end_user(user)
+            if pending is not None:
+                return redirect(url_for("authorize.resume", tx=reference))
+            return redirect(url_for("authorize.account"))
+    status = 400 if form.errors else 200
+    return render_template("oauth/login.html", form=form, client=pending.client if pending else None), status
+
+
+def check_credentials(form) -> User | None:
+    """The end user with this email and password; puts the reason on the form otherwise."""
+    global _DUMMY_USER
+    user = db.session.execute(
+        db.select(User).where(User.email == User.normalize_email(form.email.data))
+    ).scalar_one_or_none()
+    if user is None:
+        if _DUMMY_USER is None:
+            _DUMMY_USER = User(password_hash="")
+            _DUMMY_USER.set_password("not a password")
+        _DUMMY_USER.check_password(form.password.data)
+        form.password.errors.append("Wrong email or password.")
+        return None
+    if not user.check_password(form.password.data):
+        form.password.errors.append("Wrong email or password.")
+        return None
+    if user.is_admin:
+        form.email.errors.append("Administrator accounts sign in to the dashboard, not to applications. "
+                                 "Use an end-user account here.")
+        return None
+    return user
+
+
+@bp.post("/account/logout")
+def logout():
+    """Sign the end user out (a POST with a CSRF token)."""
+    if EmptyForm().validate_on_submit():
+        sign_out_end_user()
+        flash("Signed out.", "info")
+    return redirect(url_for("authorize.login"))
+
+
+@bp.get("/account")
+def account():
+    """The applications this person has allowed, with what, and a Withdraw button for each."""
+    user = current_end_user()
+    if user is None:
+        return redirect(url_for("authorize.login"))
+    consents = db.session.execute(
+        db.select(Consent).where(Consent.user_pk == user.id).order_by(Consent.updated_at.desc())
+    ).scalars().all()
+    return render_template("oauth/account.html", user=user, consents=[describe(c) for c in consents],
+                           form=EmptyForm())
+
+
+@bp.post("/account/consents/<int:consent_id>/withdraw")
+def withdraw(consent_id):
+    """Forget a consent and revoke the tokens the application holds for this person."""
+    user = current_end_user()
+    if user is None:
+        return redirect(url_for("authorize.login"))
+    consent = db.session.get(Consent, consent_id)
+    if consent is None or consent.user_pk != user.id or not EmptyForm().validate_on_submit():
+        flash("That consent does not exist (any more).", "error")
+        return redirect(url_for("authorize.account"))
+    name = consent.client.name
+    revoke_user_client_tokens(user.id, consent.client_pk)
+    db.session.delete(consent)
+    db.session.commit()
+    flash(f"{name} no longer has your consent, and the tokens it held for you were revoked. "
+          "It will ask again next time.", "success")
+    return redirect(url_for("authorize.account"))
+
+
+def describe(consent: Consent) -> dict:
+    issuer = current_app.config["APPCREDS_ISSUER"]
+    apis = []
+    for audience, scopes in sorted(consent.scopes.items()):
+        api = find_api(issuer, audience)
+        apis.append({"name": api.name if api else audience, "audience": audience, "scopes": scopes})
+    return {"id": consent.id, "client": consent.client, "apis": apis, "updated_at": consent.updated_at}

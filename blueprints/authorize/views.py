@@ -1,0 +1,205 @@
+"""GET /authorize (RFC 6749 §4.1.1) and the pages a person goes through: sign-in, consent.
+
+1. /authorize resolves the request (plain, signed request object or pushed request) and lets
+   Authlib's grant validate it (blueprints/oauth/authorization_requests.py). Errors go back to
+   the client's redirect URI only once the client and that URI are verified; before that they
+   are shown on a page (RFC 6749 §4.1.2.1).
+2. The validated request is kept on the server as a pending transaction; the browser gets a
+   reference in its session and moves on to /authorize/continue.
+3. There the end user signs in (account.py) and, unless they already consented to these
+   scopes for this application, sees the consent page; their decision issues a code or sends
+   access_denied (RFC 6749 §4.1.2). Every step re-validates the stored request.
+"""
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from blueprints.authorize import bp
+from blueprints.authorize.forms import ConsentForm
+from blueprints.authorize.session import (
+    current_end_user,
+    end_user_auth_time,
+    forget_transaction,
+    is_own_transaction,
+    remember_transaction,
+)
+from blueprints.oauth.authorization_requests import resolve_authorization_request, validate_parameters
+from models import Consent, PendingAuthorization, db
+from models.apis import find_api
+from models.authorization import claim_pending_authorization, find_by_reference
+from models.timeutil import utcnow
+from models.tokens import token_digest
+
+log = logging.getLogger("appcreds.authorize")
+TRANSACTION_LIFETIME = timedelta(minutes=10)  # time to sign in and decide
+VIA_NOTES = {
+    "query": "The request came as plain URL parameters.",
+    "request object": "The request came as a signed request object (JAR, RFC 9101), verified with the "
+                      "application's registered key.",
+    "pushed request": "The application pushed this request to the server first (PAR, RFC 9126); the URL "
+                      "carried only a one-time reference to it.",
+}
+
+
+@bp.after_request
+def protect_pages(response):
+    """No framing (clickjacking a consent button), no caching of pages about a sign-in."""
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def end_user_context():
+    return {"end_user": current_end_user()}
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(error):
+    return render_error("invalid_request", "The form expired or did not come from this site. Go back to the "
+                        "application and start again.", 400)
+
+
+@bp.get("/authorize")
+def authorize():
+    """RFC 6749 §4.1.1: validate the authorization request, then hand it to the sign-in and consent steps."""
+    try:
+        resolved = resolve_authorization_request(request.args)
+        validate_parameters(resolved.client, resolved.parameters)
+    except InsecureTransportError:
+        return render_error("invalid_request", "The authorization endpoint requires https.", 400)
+    except OAuth2Error as error:
+        return error_response(error)
+    reference = secrets.token_urlsafe(32)
+    db.session.add(PendingAuthorization(
+        reference_digest=token_digest(reference), client_pk=resolved.client.id,
+        parameters={**resolved.parameters, "client_id": resolved.client.client_id},
+        notes=[VIA_NOTES[resolved.via], *resolved.notes],
+        created_at=utcnow(), expires_at=utcnow() + TRANSACTION_LIFETIME))
+    db.session.commit()
+    remember_transaction(reference)
+    # A redirect, so reloading the next page never replays a one-time request_uri.
+    return redirect(url_for("authorize.resume", tx=reference))
+
+
+@bp.get("/authorize/continue")
+def resume():
+    """Sign in first; then issue a code if the user already consented, else show the consent page."""
+    reference = request.args.get("tx", "")
+    pending = load_transaction(reference)
+    user = current_end_user()
+    if user is None:
+        return redirect(url_for("authorize.login", tx=reference))
+    try:
+        grant = validate_parameters(pending.client, pending.parameters, end_user=user)
+    except OAuth2Error as error:
+        return error_response(error)
+    consent = find_consent(user, pending.client)
+    if consent is not None and consent.covers(grant.request.audience, grant.request.scopes):
+        return finish(pending, reference, grant, user, allowed=True)
+    return render_consent(pending, grant, user, ConsentForm(formdata=None, tx=reference))
+
+
+@bp.post("/authorize/consent")
+def consent():
+    """The user's decision, from the consent form (CSRF-protected)."""
+    form = ConsentForm()
+    reference = form.tx.data or ""
+    pending = load_transaction(reference)
+    user = current_end_user()
+    if user is None:
+        return redirect(url_for("authorize.login", tx=reference))
+    try:
+        grant = validate_parameters(pending.client, pending.parameters, end_user=user)
+    except OAuth2Error as error:
+        return error_response(error)
+    if not form.validate_on_submit():
+        return render_consent(pending, grant, user, form, status=400)
+    return finish(pending, reference, grant, user, allowed=bool(form.allow.data))
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+def load_transaction(reference: str) -> PendingAuthorization:
+    """The pending request this browser started, or an error page."""
+    pending = find_by_reference(PendingAuthorization, reference) if is_own_transaction(reference) else None
+    if pending is None or pending.expires_at <= utcnow():
+        abort(render_error("invalid_request", "This sign-in request has expired or was already used. Go back "
+                           "to the application and start again.", 400))
+    return pending
+
+
+def find_consent(user, client) -> Consent | None:
+    return db.session.execute(
+        db.select(Consent).where(Consent.user_pk == user.id, Consent.client_pk == client.id)
+    ).scalar_one_or_none()
+
+
+def finish(pending, reference, grant, user, allowed: bool):
+    """Issue the code (or access_denied) once: claiming the transaction is the first write."""
+    if not claim_pending_authorization(pending):
+        db.session.rollback()
+        return render_error("invalid_request", "This sign-in request was already completed.", 400)
+    forget_transaction(reference)
+    if not allowed:
+        db.session.commit()
+        # RFC 6749 §4.1.2.1: the resource owner denied the request.
+        return error_response(AccessDeniedError(description="the user denied the request",
+                                                redirect_uri=grant.redirect_uri,
+                                                state=grant.request.payload.state))
+    remember_consent(user, pending.client, grant.request.audience, grant.request.scopes)
+    grant.request.auth_time = _auth_time()
+    status, _body, headers = grant.create_authorization_response(grant.redirect_uri, user)  # commits
+    location = dict(headers)["Location"]
+    return redirect(add_params_to_uri(location, [("iss", current_app.config["APPCREDS_ISSUER"])]), status)
+
+
+def remember_consent(user, client, audience: str, scopes) -> None:
+    consent = find_consent(user, client)
+    if consent is None:
+        consent = Consent(user_pk=user.id, client_pk=client.id, scopes={}, created_at=utcnow())
+        db.session.add(consent)
+    granted = dict(consent.scopes)
+    granted[audience] = sorted(set(granted.get(audience, [])) | set(scopes))
+    consent.scopes = granted
+    consent.updated_at = utcnow()
+
+
+def render_consent(pending, grant, user, form, status=200):
+    issuer = current_app.config["APPCREDS_ISSUER"]
+    api = find_api(issuer, grant.request.audience)
+    scopes = [(scope, api.scopes.get(scope, "") if api else "") for scope in grant.request.scopes]
+    return render_template(
+        "oauth/consent.html", client=pending.client, user=user, api=api, audience=grant.request.audience,
+        scopes=scopes, form=form, redirect_uri=grant.redirect_uri, notes=pending.notes,
+    ), status
+
+
+def error_response(error: OAuth2Error):
+    """RFC 6749 §4.1.2.1: redirect to a verified redirect URI with error and state, else a page."""
+    if error.redirect_uri:
+        params = [("error", error.error)]
+        if error.description:
+            params.append(("error_description", error.description))
+        if error.state:
+            params.append(("state", error.state))
+        params.append(("iss", current_app.config["APPCREDS_ISSUER"]))  # RFC 9207
+        return redirect(add_params_to_uri(error.redirect_uri, params), 302)
+    return render_error(error.error, error.description, error.status_code or 400)
+
+
+def render_error(error: str, description: str | None, status: int):
+    """The error page: the RFC 6749 error code and its description, never a stack trace."""
+    return make_response(render_template("oauth/error.html", error=error, description=description), status)
+
+
+def _auth_time():
+    moment = end_user_auth_time()
+    return datetime.fromtimestamp(moment, UTC) if moment else None

@@ -1,0 +1,221 @@
+"""RFC 9101: JWT-Secured Authorization Requests (JAR), checked the way Auth0 does.
+
+`check_request_object` returns the authorization parameters inside a signed request object,
+or raises RequestObjectError, answered as `invalid_request_object` (RFC 9101 §6.3, §7). In order:
+1. shape: at most 16 KB, one compact JWS (an encrypted request object is not supported);
+2. header: alg RS256, RS384 or PS256 (never none, never HMAC), typ jwt or oauth-authz-req+jwt
+   when present, no crit - all before any key is touched;
+3. key: the kid selects one of the application's current JAR keys (without a kid each is
+   tried) - never a Private Key JWT key; the key's registered alg must be the header's; the
+   signature must verify;
+4. claims: iss is the client id, aud exactly the issuer, client_id and response_type present and
+   client_id equal to the query's; exp not passed and nbf not ahead, neither more than 60 minutes
+   from now; jti at most 64 bytes; no request or request_uri inside.
+Only the parameters inside the object count (§5, §6.3); conflicting ones outside are ignored.
+Key-pointing header parameters (jku, x5u, jwk, x5c) are ignored, never fetched.
+"""
+import base64
+import binascii
+import json
+import math
+import re
+import time
+
+from authlib.oauth2.base import OAuth2Error
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from flask import current_app
+
+from models.credential import KEY_ALGORITHMS
+from models.credential_registry import public_key_of
+from models.timeutil import utcnow
+
+USE = "jar"
+MAX_REQUEST_OBJECT_BYTES = 16 * 1024
+MAX_TIME_DISTANCE = 60 * 60     # Auth0: exp and nbf at most 60 minutes from now
+MAX_JTI_BYTES = 64              # Auth0's limit
+ACCEPTED_TYPES = ("jwt", "oauth-authz-req+jwt")
+# The authorization request parameters AppCreds understands; other claims are not parameters.
+AUTHORIZATION_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "state", "audience",
+                            "code_challenge", "code_challenge_method")
+HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "PS256": hashes.SHA256}
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class RequestObjectError(OAuth2Error):
+    """RFC 9101 §7: `invalid_request_object`, with a reason code for the event log."""
+
+    error = "invalid_request_object"
+    status_code = 400
+
+    def __init__(self, reason_code: str, description: str):
+        super().__init__(description=description)
+        self.reason_code = reason_code
+
+
+def check_request_object(client, value: str, outer_client_id: str) -> dict:
+    """The authorization parameters of a valid request object signed by one of the client's JAR keys."""
+    header, claims, signing_input, signature = read_request_object(value)
+    check_header(header)
+    check_signature(client, header, signing_input, signature)
+    check_claims(client, claims, outer_client_id)
+    return authorization_parameters(claims)
+
+
+# --- 1. shape ------------------------------------------------------------------------------------
+
+def read_request_object(value: str):
+    if not isinstance(value, str) or not value:
+        raise RequestObjectError("malformed_request_object", "the request parameter is empty")
+    if len(value.encode("utf-8")) > MAX_REQUEST_OBJECT_BYTES:
+        raise RequestObjectError("request_object_too_large",
+                                 f"the request object may have at most {MAX_REQUEST_OBJECT_BYTES} bytes")
+    parts = value.split(".")
+    # RFC 9101 §6.1: encrypted request objects are optional; AppCreds accepts signed ones only.
+    if len(parts) == 5:
+        raise RequestObjectError("encrypted_request_object", "encrypted request objects are not supported; sign it")
+    # RFC 9101 §4: a JWS in compact serialization: three base64url parts.
+    if len(parts) != 3 or not all(_BASE64URL.fullmatch(part) for part in parts[:2]) \
+            or (parts[2] and not _BASE64URL.fullmatch(parts[2])):
+        raise RequestObjectError("malformed_request_object", "the request object must be one compact JWS")
+    header, claims, signature = _json_object(parts[0]), _json_object(parts[1]), _base64url(parts[2])
+    if header is None or claims is None or signature is None:
+        raise RequestObjectError("malformed_request_object",
+                                 "the request object header and payload must be JSON objects")
+    return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
+
+
+# --- 2. header -----------------------------------------------------------------------------------
+
+def check_header(header: dict) -> None:
+    alg = header.get("alg")
+    # RFC 9101 §10.2 and RFC 8725 §3.1: alg none and HMAC (keyed with a public key) are refused;
+    # Auth0 allows RS256, RS384 and PS256, the algorithms a key can be registered with.
+    if alg not in KEY_ALGORITHMS:
+        raise RequestObjectError("alg_not_allowed",
+                                 f"the request object alg must be one of {', '.join(KEY_ALGORITHMS)}")
+    # RFC 9101 §4 and §10.8: typ, when present, says this JWT is an authorization request.
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str)
+                            or typ.lower().removeprefix("application/") not in ACCEPTED_TYPES):
+        raise RequestObjectError("wrong_typ", "the request object typ must be JWT or oauth-authz-req+jwt")
+    # RFC 7515 §4.1.11: crit extensions must be understood; AppCreds understands none.
+    if "crit" in header:
+        raise RequestObjectError("crit_not_supported", "the request object crit header is not supported")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise RequestObjectError("malformed_request_object", "the request object kid must be a string")
+
+
+# --- 3. key and signature ------------------------------------------------------------------------
+
+def check_signature(client, header: dict, signing_input: bytes, signature: bytes) -> None:
+    now = utcnow()
+    # Only keys registered for JAR: a Private Key JWT key signs client assertions, nothing else.
+    current = [c for c in client.credentials if c.usage == USE and not c.is_expired(now)]
+    if not current:
+        raise RequestObjectError("no_jar_key", "the application has no key registered for signed requests")
+    kid = header.get("kid")
+    candidates = current if kid is None else [c for c in current if c.kid == kid]
+    if not candidates:
+        raise RequestObjectError("unknown_kid", "no current JAR key of the application has this kid")
+    # Auth0: alg must equal the alg registered with the key.
+    candidates = [c for c in candidates if c.alg == header["alg"]]
+    if not candidates:
+        raise RequestObjectError("alg_mismatch", f"no JAR key of the application is registered for {header['alg']}")
+    # RFC 9101 §6.2: the signature must validate with the client's registered key.
+    if not any(is_valid_signature(c, header["alg"], signing_input, signature) for c in candidates):
+        raise RequestObjectError("bad_signature", "the request object signature does not verify")
+
+
+def is_valid_signature(credential, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    algorithm = HASHES[alg]()
+    scheme = (padding.PKCS1v15() if alg.startswith("RS")
+              else padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size))
+    try:
+        public_key_of(credential).verify(signature, signing_input, scheme, algorithm)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# --- 4. claims -----------------------------------------------------------------------------------
+
+def check_claims(client, claims: dict, outer_client_id: str) -> None:
+    issuer = current_app.config["APPCREDS_ISSUER"]
+    # RFC 9101 §4 (and Auth0): iss is the client id ...
+    if claims.get("iss") != client.client_id:
+        raise RequestObjectError("iss_mismatch", "the request object iss must be the client id")
+    # ... and aud the authorization server's issuer identifier, exactly (Auth0: with the trailing slash).
+    if claims.get("aud") != issuer:
+        raise RequestObjectError("aud_mismatch", f"the request object aud must be the issuer {issuer}")
+    # RFC 9101 §5: client_id inside must equal the one outside; Auth0 also requires response_type.
+    if not isinstance(claims.get("client_id"), str):
+        raise RequestObjectError("missing_client_id", "the request object must contain client_id")
+    if claims["client_id"] != outer_client_id or claims["client_id"] != client.client_id:
+        raise RequestObjectError("client_id_mismatch", "the request object client_id differs from the query's")
+    if not isinstance(claims.get("response_type"), str):
+        raise RequestObjectError("missing_response_type", "the request object must contain response_type")
+    check_times(claims)
+    jti = claims.get("jti")
+    if jti is not None and (not isinstance(jti, str) or len(jti.encode("utf-8")) > MAX_JTI_BYTES):
+        raise RequestObjectError("bad_jti", f"the request object jti must be a string of at most {MAX_JTI_BYTES} bytes")
+    # RFC 9101 §4: the object must not contain request or request_uri.
+    if "request" in claims or "request_uri" in claims:
+        raise RequestObjectError("nested_request", "the request object must not contain request or request_uri")
+    for name in AUTHORIZATION_PARAMETERS:
+        if name in claims and not isinstance(claims[name], str):
+            raise RequestObjectError("malformed_parameter", f"the request object parameter {name} must be a string")
+
+
+def check_times(claims: dict) -> None:
+    now, skew = time.time(), int(current_app.config["APPCREDS_CLOCK_SKEW"])
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if any(value is not None and not _is_numeric_date(value) for value in (exp, nbf, iat)):
+        raise RequestObjectError("malformed_claim", "exp, nbf and iat must be NumericDates")
+    # RFC 7519 §4.1.4: not accepted on or after exp; Auth0: exp at most 60 minutes ahead.
+    if exp is not None and now >= exp:
+        raise RequestObjectError("expired", "the request object has expired")
+    if exp is not None and exp - now > MAX_TIME_DISTANCE:
+        raise RequestObjectError("exp_too_far", "the request object exp is more than 60 minutes from now")
+    # RFC 7519 §4.1.5: not accepted before nbf; Auth0: nbf at most 60 minutes ago.
+    if nbf is not None and nbf > now + skew:
+        raise RequestObjectError("not_yet_valid", "the request object nbf is in the future")
+    if nbf is not None and now - nbf > MAX_TIME_DISTANCE:
+        raise RequestObjectError("nbf_too_far", "the request object nbf is more than 60 minutes ago")
+    if iat is not None and iat > now + skew:
+        raise RequestObjectError("issued_in_future", "the request object iat is in the future")
+
+
+def authorization_parameters(claims: dict) -> dict:
+    """RFC 9101 §6.3: the authorization request's parameters are the object's, and only those."""
+    return {name: claims[name] for name in AUTHORIZATION_PARAMETERS if name in claims}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def _base64url(segment: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _reject_duplicate_names(pairs):
+    names = [name for name, _ in pairs]
+    if len(names) != len(set(names)):
+        raise ValueError("duplicate member name")  # RFC 7515 §5.2: reject rather than guess
+    return dict(pairs)
+
+
+def _json_object(segment: str) -> dict | None:
+    raw = _base64url(segment)
+    try:
+        document = json.loads(raw, object_pairs_hook=_reject_duplicate_names) if raw is not None else None
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _is_numeric_date(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
