@@ -3,4 +3,5 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from blueprints.dashboard import views  # noqa: E402,F401
+# The Credentials tab's JAR/PAR section registers itself with credentials.py.
+from blueprints.dashboard import authorization_requests, views  # noqa: E402,F401
