@@ -26,10 +26,10 @@ def make_user(app, email=USER_EMAIL, password=USER_PASSWORD, admin=False) -> int
 
 
 def make_web_app(app, method="client_secret_basic", callbacks=(CALLBACK,), scopes=("read:demo", "write:demo"),
-                 grant_types=("authorization_code", "refresh_token"), name="Photo app", **settings):
+                 grant_types=("authorization_code", "refresh_token"), name="Photo app", grant=DEMO_API, **settings):
     """A regular web application (or a SPA with method="none") for the code flow: (client_id, secret)."""
     app_type = "spa" if method == "none" else "regular_web"
-    client_id, secret = make_app(app, method=method, app_type=app_type, scopes=scopes, name=name,
+    client_id, secret = make_app(app, method=method, app_type=app_type, scopes=scopes, name=name, grant=grant,
                                  grant_types=list(grant_types), callback_urls=list(callbacks))
     if settings:
         with app.app_context():
