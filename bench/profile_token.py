@@ -134,7 +134,7 @@ def package_of(filename: str) -> str:
     parts = path.parts
     if "site-packages" in parts:
         return parts[parts.index("site-packages") + 1].removesuffix(".py")
-    root = Path(__file__).resolve().parent.parent
+    root = token_endpoint.APP_ROOT  # the work tree, or the exported revision
     if path.is_relative_to(root):
         return f"appcreds: {path.relative_to(root).parts[0]}"
     library = next((i for i, part in enumerate(parts) if part.startswith("python3")), None)

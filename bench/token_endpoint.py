@@ -131,11 +131,18 @@ def flask_cli(instance: Path, issuer: str, *args: str) -> str:
     return completed.stdout
 
 
+def gunicorn_own_options() -> list[str]:
+    """gunicorn 24+ opens a control socket at one fixed path per user; ours must not take another server's."""
+    usage = subprocess.run([str(VENV_BIN / "gunicorn"), "--help"], capture_output=True, text=True, timeout=30,
+                           check=False).stdout
+    return ["--no-control-socket"] if "--no-control-socket" in usage else []
+
+
 def start_gunicorn(instance: Path, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
     env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": f"http://127.0.0.1:{port}/"}
     return subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--graceful-timeout", "5", *extra, "app:create_app()"],
+         "--graceful-timeout", "5", *gunicorn_own_options(), *extra, "app:create_app()"],
         cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
 
@@ -150,8 +157,8 @@ def ensure_peer_installed() -> None:
 
 def start_peer_process(port: int, workers: int, client_id: str, secret: str, log) -> subprocess.Popen:
     return subprocess.Popen(
-        ["node", "server.js", "--port", str(port), "--workers", str(workers),
-         "--client-id", client_id, "--client-secret", secret],
+        ["node", "server.js", f"--port={port}", f"--workers={workers}",
+         f"--client-id={client_id}", f"--client-secret={secret}"],
         cwd=PEER_DIR, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NODE_ENV": "production"},
     )
 
@@ -377,7 +384,7 @@ def start_peer(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     audience = issuer + "/api/demo/"
-    client_id, secret = "bench-peer-client", base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    client_id, secret = "bench-peer-client", os.urandom(32).hex()
     server = stack.enter_context(running(start_peer_process, workdir / "peer.log", port, args.workers,
                                          client_id, secret))
     wait_for_http(issuer + "/.well-known/openid-configuration", server)
