@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from authlib.oauth2.rfc6749 import InvalidClientError
 from flask import current_app, g
 from flask import request as http_request
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
@@ -51,12 +52,18 @@ def register_mechanism(mechanism: Mechanism) -> None:
     MECHANISMS.append(mechanism)
 
 
+# Built once: SQLAlchemy then reuses its compiled form instead of rebuilding it per request.
+_CLIENT_BY_CLIENT_ID = (
+    select(Client).where(Client.client_id == bindparam("client_id")).options(joinedload(Client.grants))
+)
+
+
 def query_client(client_id: str) -> Client | None:
-    """Load an application by client id, at most once per HTTP request."""
+    """Load an application (and its API grants) by client id, at most once per HTTP request."""
     cache = g.setdefault("appcreds_clients", {})
     if client_id not in cache:
         cache[client_id] = db.session.execute(
-            db.select(Client).where(Client.client_id == client_id).options(joinedload(Client.grants))
+            _CLIENT_BY_CLIENT_ID, {"client_id": client_id}
         ).unique().scalar_one_or_none()
     return cache[client_id]
 
