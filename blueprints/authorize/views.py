@@ -30,6 +30,7 @@ from blueprints.authorize.session import (
     remember_transaction,
 )
 from blueprints.oauth.authorization_requests import resolve_authorization_request, validate_parameters
+from blueprints.oauth.grants import purge_now_and_then
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
 from models.authorization import claim_pending_authorization, find_by_reference
@@ -84,6 +85,7 @@ def authorize():
         notes=[VIA_NOTES[resolved.via], *resolved.notes],
         created_at=utcnow(), expires_at=utcnow() + TRANSACTION_LIFETIME))
     db.session.commit()
+    purge_now_and_then()  # pending requests nobody finished, expired codes and request_uris
     remember_transaction(reference)
     # A redirect, so reloading the next page never replays a one-time request_uri.
     return redirect(url_for("authorize.resume", tx=reference))

@@ -139,8 +139,21 @@ def validate_parameters(client, parameters: dict, end_user=None):
     from blueprints.oauth.server import authorization
 
     parameters = {**parameters, "client_id": parameters.get("client_id") or client.client_id}
+    check_reportable(client, parameters)
     request = AuthorizationRequest(parameters)
     return authorization.get_consent_grant(request=request, end_user=end_user)
+
+
+def check_reportable(client, parameters: dict) -> None:
+    """Authlib quotes response_type and an unregistered redirect_uri in error_description, which
+    RFC 6749 §5.2 limits to printable ASCII without quote or backslash; refuse other values first."""
+    for name in ("response_type", "redirect_uri"):
+        value = parameters.get(name)
+        if value is None or printable(value) == value:
+            continue
+        if name == "redirect_uri" and client.check_redirect_uri(value):
+            continue
+        raise InvalidRequestError(f"{name} contains characters that are not allowed")
 
 
 def verified_redirect_uri(client, query, allow_default=True) -> str | None:

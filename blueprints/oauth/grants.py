@@ -61,7 +61,7 @@ def resolve_audience_and_scopes(client, requested_audience, requested_scope) -> 
     if not audience:
         raise InvalidRequestError("audience is required: name the API the token is for")
     if find_api(issuer, audience) is None:
-        raise AccessDeniedError(f"no API has the identifier {audience[:200]}")
+        raise AccessDeniedError(f"no API has the identifier {_reportable(audience[:200])}")
     grant = client.grant_for(audience)
     if grant is None:
         raise AccessDeniedError("the application is not granted access to this API")
@@ -70,8 +70,15 @@ def resolve_audience_and_scopes(client, requested_audience, requested_scope) -> 
         return audience, list(grant.scopes)
     not_granted = [scope for scope in requested if scope not in grant.scopes]
     if not_granted:
-        raise InvalidScopeError(f"scope {not_granted[0][:100]} is not granted to this application for this API")
+        raise InvalidScopeError(
+            f"scope {_reportable(not_granted[0][:100])} is not granted to this application for this API")
     return audience, requested
+
+
+def _reportable(text: str) -> str:
+    """A value quoted in error_description: RFC 6749 §5.2 allows printable ASCII without quote or backslash
+    (anything else would make Authlib's error itself fail, a 500)."""
+    return "".join(ch for ch in text if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\')
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

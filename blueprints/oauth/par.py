@@ -23,7 +23,7 @@ from blueprints.oauth.authorization_requests import (
     record_request_failure,
     validate_parameters,
 )
-from blueprints.oauth.grants import USER_FLOW_METHODS
+from blueprints.oauth.grants import USER_FLOW_METHODS, purge_now_and_then
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
 from models import PushedRequest, db
 from models.timeutil import utcnow
@@ -65,6 +65,7 @@ def push_authorization_request(server, oauth_request) -> tuple[int, dict, list]:
         reference_digest=token_digest(reference), client_pk=client.id, parameters=parameters, signed=signed,
         notes=notes, created_at=utcnow(), expires_at=utcnow() + timedelta(seconds=lifetime)))
     db.session.commit()
+    purge_now_and_then()
     # RFC 9126 §2.2: 201 Created with the request_uri and its lifetime.
     return 201, {"request_uri": REQUEST_URI_PREFIX + reference, "expires_in": lifetime}, [
         ("Content-Type", "application/json"), ("Cache-Control", "no-store")]

@@ -415,3 +415,25 @@ def test_a_transaction_is_completed_once_and_only_in_its_own_browser(client, app
     assert first.status_code == 302 and "code=" in first.headers["Location"]
     again = decide(client, consent)
     assert again.status_code == 400 and "Location" not in again.headers
+
+
+@pytest.mark.parametrize("name, value", [
+    ("response_type", 'co"de'), ("redirect_uri", 'https://app.example/"callback'), ("audience", 'x"y\\'),
+    ("scope", 'read:demo "quoted"'), ("state", 'anything "goes" in state, even é'),
+])
+def test_odd_characters_never_cause_a_server_error(client, app, user, web_app, name, value):
+    """RFC 6749 §5.2 limits error_description to printable ASCII without quote or backslash; a
+    parameter quoted in a description must not make the error itself fail (a 500)."""
+    client_id, _ = web_app
+    response = client.get(authorize_url({**authorize_params(client_id), name: value}))
+    assert response.status_code in (302, 400)
+    if response.status_code == 302 and "error=" in response.headers["Location"]:
+        assert query_of(response.headers["Location"])["error"] in ("access_denied", "invalid_scope")
+
+
+def test_odd_characters_in_audience_or_scope_are_a_400_at_the_token_endpoint(client, app):
+    client_id, secret = make_app(app)
+    for data in ({"audience": 'a"b'}, {"audience": DEMO_API, "scope": 'x"y\\'}):
+        response = client.post("/oauth/token", data={"grant_type": "client_credentials", **data},
+                               auth=(client_id, secret))
+        assert response.status_code == 400 and response.json["error"] in ("access_denied", "invalid_scope")
