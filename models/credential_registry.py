@@ -47,25 +47,8 @@ class ParsedPem:
 
 def parse_public_pem(text, now=None) -> ParsedPem:
     """Parse one PEM public key or X.509 certificate holding an RSA key of 2048 to 8192 bits."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("ascii")
-        except UnicodeDecodeError:
-            raise CredentialError("The upload is not PEM text. Upload a PEM file, which starts with "
-                                  "-----BEGIN PUBLIC KEY----- or -----BEGIN CERTIFICATE-----.") from None
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_PEM_BYTES:
-        raise CredentialError(f"The upload is too large ({size} bytes); a public key or certificate is at "
-                              f"most {MAX_PEM_BYTES} bytes.")
-    reject_private_key(text)
-    labels = _BEGIN_LINE.findall(text)
-    if not labels:
-        raise CredentialError("This is not a PEM public key or certificate. Paste the whole PEM text, "
-                              "from -----BEGIN PUBLIC KEY----- (or BEGIN CERTIFICATE) to the END line.")
-    if len(labels) > 1:
-        raise CredentialError(f"The upload holds {len(labels)} PEM blocks. Upload exactly one public key "
-                              "or one certificate (not a chain, not several keys).")
-    label = labels[0]
+    text, label = _read_one_pem_block(text, "public key or certificate",
+                                      "-----BEGIN PUBLIC KEY----- or -----BEGIN CERTIFICATE-----")
     if label not in ACCEPTED_LABELS:
         raise CredentialError(f"A BEGIN {label[:40]} block is not accepted. Upload a public key "
                               "(BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY) or an X.509 certificate "
@@ -79,6 +62,30 @@ def parse_public_pem(text, now=None) -> ParsedPem:
         pem = public_key.public_bytes(serialization.Encoding.PEM,
                                       serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
     return ParsedPem(public_key, certificate, pem)
+
+
+def _read_one_pem_block(text, what: str, begin_lines: str) -> tuple[str, str]:
+    """The upload as text and the label of its one PEM block; refuses non-text, oversized uploads,
+    private keys (before anything else is said about the upload) and zero or several blocks."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise CredentialError(f"The upload is not PEM text. Upload a PEM file, which starts with "
+                                  f"{begin_lines}.") from None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PEM_BYTES:
+        raise CredentialError(f"The upload is too large ({size} bytes); a {what} is at "
+                              f"most {MAX_PEM_BYTES} bytes.")
+    reject_private_key(text)
+    labels = _BEGIN_LINE.findall(text)
+    if not labels:
+        raise CredentialError(f"This is not a PEM {what}. Paste the whole PEM text, from {begin_lines} "
+                              "to the END line.")
+    if len(labels) > 1:
+        raise CredentialError(f"The upload holds {len(labels)} PEM blocks. Upload exactly one {what} "
+                              "(not a chain, not several).")
+    return text, labels[0]
 
 
 def reject_private_key(text: str) -> None:
@@ -151,12 +158,43 @@ def check_kid(kid: str) -> None:
         raise CredentialError("A key ID (kid) must have 10 to 64 characters, each a letter, a digit, - or _.")
 
 
-def jwk_thumbprint(public_key: rsa.RSAPublicKey) -> str:
-    """RFC 7638 JWK thumbprint (SHA-256, base64url): the default kid, and how a key is recognised."""
-    numbers = public_key.public_numbers()
-    members = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode("ascii")
-    return _b64url(hashlib.sha256(canonical).digest())
+def jwk_thumbprint(public_key) -> str:
+    """RFC 7638 JWK thumbprint (SHA-256, base64url): the default kid, and how a key is recognised.
+
+    RSA uses the members e, kty, n; EC (RFC 7638 §3.2) crv, kty, x, y with the coordinates at
+    the curve's full length (RFC 7518 §6.2.1.2); Ed25519/Ed448 (RFC 8037 §2) crv, kty, x.
+    Raises ValueError for a key with no JWK form (see `key_thumbprint`).
+    """
+    canonical = json.dumps(_thumbprint_members(public_key), separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+_JWK_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521", "secp256k1": "secp256k1"}
+
+
+def _thumbprint_members(public_key) -> dict:
+    if isinstance(public_key, rsa.RSAPublicKey):
+        numbers = public_key.public_numbers()
+        return {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.name in _JWK_CURVES:
+        numbers, size = public_key.public_numbers(), (public_key.curve.key_size + 7) // 8
+        return {"crv": _JWK_CURVES[public_key.curve.name], "kty": "EC",
+                "x": _b64url(numbers.x.to_bytes(size, "big")), "y": _b64url(numbers.y.to_bytes(size, "big"))}
+    for cls, curve in ((ed25519.Ed25519PublicKey, "Ed25519"), (ed448.Ed448PublicKey, "Ed448")):
+        if isinstance(public_key, cls):
+            raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            return {"crv": curve, "kty": "OKP", "x": _b64url(raw)}
+    raise ValueError(f"no JWK form for {type(public_key).__name__}")
+
+
+def key_thumbprint(public_key) -> str:
+    """What the unique key_thumbprint column holds: the RFC 7638 thumbprint, or for a key with no
+    JWK form (DSA, a brainpool curve) "spki:" and the SHA-256 of its SubjectPublicKeyInfo."""
+    try:
+        return jwk_thumbprint(public_key)
+    except ValueError:
+        spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return "spki:" + _b64url(hashlib.sha256(spki).digest())
 
 
 def certificate_thumbprint(certificate: x509.Certificate) -> str:
@@ -244,6 +282,117 @@ def check_key_not_registered(thumbprint: str) -> None:
     if existing is not None:
         raise CredentialError("This public key is already registered (for this or another application, or "
                               "another use). Generate a separate key pair for each application and use.")
+
+
+# --- mTLS: certificates and subject DNs (RFC 8705 §2) -----------------------------------------
+
+MAX_SUBJECT_DN_CHARS = 256  # Auth0's limit for subject_dn
+SELF_SIGNED_USE, SUBJECT_DN_USE = "self_signed_tls_client_auth", "tls_client_auth"
+RFC4514_HINT = ("Write it in RFC 4514 form, most specific part first, with no spaces around = and the commas, "
+                "for example CN=payments-service,O=Example Corp,C=US (openssl prints it that way with "
+                "-nameopt RFC2253).")
+
+
+def parse_certificate_pem(text) -> x509.Certificate:
+    """Exactly one PEM X.509 certificate, with any key type cryptography reads (mTLS keys are often EC)."""
+    text, label = _read_one_pem_block(text, "certificate", "-----BEGIN CERTIFICATE-----")
+    if label != "CERTIFICATE":
+        raise CredentialError(f"This is a BEGIN {label[:40]} block, not a certificate. Upload the application's "
+                              "X.509 client certificate (BEGIN CERTIFICATE).")
+    _public_key, certificate = _load_block(text, label)
+    public_key = certificate.public_key()
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
+        raise CredentialError(f"This certificate's RSA key has {public_key.key_size} bits; at least "
+                              f"{MIN_RSA_BITS} are required.")
+    return certificate
+
+
+def check_certificate_valid_now(certificate: x509.Certificate, now: datetime) -> None:
+    """Within its validity period: a certificate that cannot authenticate today is not registered."""
+    check_certificate_not_expired(certificate, now)
+    if certificate.not_valid_before_utc > now:
+        raise CredentialError(f"This certificate is not valid before {_when(certificate.not_valid_before_utc)}. "
+                              "Register it once it is valid, or upload a current one.")
+
+
+def add_certificate_credential(client, pem, name=None) -> Credential:
+    """self_signed_tls_client_auth (RFC 8705 §2.2): register a certificate, recognised later by the
+    SHA-256 thumbprint of its DER form; it expires with the certificate. Raises CredentialError."""
+    now = utcnow()
+    certificate = parse_certificate_pem(pem)  # first: a pasted private key must be reported whatever else is wrong
+    name = _check_name(name)
+    check_certificate_valid_now(certificate, now)
+    check_room_for(client, SELF_SIGNED_USE)
+    key_id = key_thumbprint(certificate.public_key())
+    check_key_not_registered(key_id)
+    credential = Credential(
+        usage=SELF_SIGNED_USE, credential_type="x509_cert", name=name or f"{_common_name(certificate.subject)} "
+        f"(added {now:%Y-%m-%d})", pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        thumbprint_sha256=certificate_thumbprint(certificate), key_thumbprint=key_id,
+        expires_at=certificate.not_valid_after_utc, created_at=now, updated_at=now,
+    )
+    client.credentials.append(credential)
+    return credential
+
+
+def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expires_at=None) -> Credential:
+    """tls_client_auth (RFC 8705 §2.1): register a subject DN, typed or taken from a CA-issued
+    certificate (whose notAfter is then the expiry, unless one is given). Raises CredentialError."""
+    now = utcnow()
+    for upload in (subject_dn, pem):  # first: a pasted private key must be reported whatever else is wrong
+        if upload:
+            reject_private_key(upload.decode("latin-1") if isinstance(upload, bytes) else upload)
+    name = _check_name(name)
+    subject_dn = subject_dn.strip() if isinstance(subject_dn, str) and subject_dn.strip() else None
+    pem = pem or None
+    if (subject_dn is None) == (pem is None):
+        raise CredentialError("Give either a subject DN or a certificate to take it from, not both."
+                              if subject_dn else "Type a subject DN, or upload a certificate to take it from.")
+    if pem is not None:
+        certificate = parse_certificate_pem(pem)
+        check_certificate_not_expired(certificate, now)
+        dn = certificate.subject.rfc4514_string()
+        if not certificate.subject.rdns:
+            raise CredentialError("This certificate has an empty subject, so there is no DN to register.")
+        if expires_at is None:
+            expires_at = certificate.not_valid_after_utc
+    else:
+        dn = normalize_subject_dn(subject_dn)
+    if len(dn) > MAX_SUBJECT_DN_CHARS:
+        raise CredentialError(f"This subject DN has {len(dn)} characters; at most {MAX_SUBJECT_DN_CHARS} "
+                              "are accepted.")
+    check_room_for(client, SUBJECT_DN_USE)
+    check_expiry(expires_at, now)
+    if any(c.subject_dn == dn for c in client.credentials if c.usage == SUBJECT_DN_USE):
+        raise CredentialError(f"This application already has the subject DN {dn} registered.")
+    credential = Credential(usage=SUBJECT_DN_USE, credential_type="cert_subject_dn", subject_dn=dn,
+                            name=name or f"{dn[:100]} (added {now:%Y-%m-%d})", expires_at=expires_at,
+                            created_at=now, updated_at=now)
+    client.credentials.append(credential)
+    return credential
+
+
+def normalize_subject_dn(text: str) -> str:
+    """A typed DN, parsed (x509.Name.from_rfc4514_string) and written back in normalised RFC 4514 form."""
+    if "-----BEGIN" in text:
+        raise CredentialError("This is PEM text, not a subject DN. Upload the certificate instead, and its "
+                              "subject DN is taken from it.")
+    if len(text) > MAX_SUBJECT_DN_CHARS:
+        raise CredentialError(f"A subject DN may have at most {MAX_SUBJECT_DN_CHARS} characters; this one has "
+                              f"{len(text)}.")
+    try:
+        parsed = x509.Name.from_rfc4514_string(text)
+    except ValueError as error:
+        detail = f" ({str(error).rstrip('.')})" if str(error) else ""
+        raise CredentialError(f"This subject DN does not parse{detail}. {RFC4514_HINT}") from None
+    if not parsed.rdns:
+        raise CredentialError(f"A subject DN needs at least one attribute. {RFC4514_HINT}")
+    return parsed.rfc4514_string()
+
+
+def _common_name(subject: x509.Name) -> str:
+    names = subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value)[:80] if names else "Certificate"
 
 
 def rename_credential(credential: Credential, name: str) -> None:

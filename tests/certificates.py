@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from blueprints.oauth.client_auth.mtls import certificate_thumbprint
+from models.credential_registry import certificate_thumbprint
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Issued:
 
     @property
     def thumbprint(self) -> str:
-        return certificate_thumbprint(self.certificate.public_bytes(serialization.Encoding.DER))
+        return certificate_thumbprint(self.certificate)
 
     @property
     def header_value(self) -> str:

@@ -13,8 +13,6 @@ self_signed_tls_client_auth (§2.2): the certificate is within its validity peri
   SHA-256 thumbprint equals that of a registered certificate. No CA is involved.
 The same certificate binds access tokens to the client (§3): see `binding_thumbprint`.
 """
-import base64
-import hashlib
 import hmac
 import ipaddress
 import os
@@ -23,7 +21,6 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import verification
 from flask import current_app, g
 from flask import request as http_request
@@ -31,6 +28,7 @@ from flask import request as http_request
 from blueprints.oauth.client_auth import Mechanism
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
 from models.applications import active_credentials
+from models.credential_registry import certificate_thumbprint
 from models.timeutil import utcnow
 
 MAX_CERTIFICATE_HEADER_BYTES = 4096  # Auth0's edge contract: the leaf only, at most 4096 bytes
@@ -50,10 +48,6 @@ class EdgeResult:
     header_present: bool = False
     certificate: ClientCertificate | None = None
     problem: tuple[str, str] | None = None  # (reason_code, reason) when present but not usable
-
-
-def certificate_thumbprint(der: bytes) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
 
 
 def presented_certificate() -> EdgeResult:
@@ -82,8 +76,7 @@ def _read_edge_headers() -> EdgeResult:
     if problem:
         return EdgeResult(True, problem=("malformed_certificate_header", problem))
     verdict = http_request.headers.get(config["APPCREDS_MTLS_VERIFIED_HEADER"], "NONE")
-    der = certificate.public_bytes(Encoding.DER)
-    return EdgeResult(True, ClientCertificate(certificate, certificate_thumbprint(der), verdict))
+    return EdgeResult(True, ClientCertificate(certificate, certificate_thumbprint(certificate), verdict))
 
 
 def _request_came_through_edge() -> bool:
