@@ -1,12 +1,17 @@
 """RFC 8705 §2 mTLS client authentication and §3 certificate-bound tokens, with the edge's
 headers sent by the test client (tests/e2e/test_mtls_nginx.py does the same through nginx)."""
+import datetime as dt
+
 import jwt as pyjwt
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from models import Credential, db
+from blueprints.oauth.client_auth import mtls
+from models import db
 from models.applications import find_application, set_auth_method
+from models.credential_registry import add_certificate_credential, add_subject_dn_credential, delete_credential
+from models.timeutil import utcnow
 from tests.certificates import foreign_ca, issue_client_certificate, name, self_signed_certificate, trusted_ca
 from tests.factories import DEMO_API, TOKEN_URL, last_event, make_app
 
@@ -28,24 +33,24 @@ def edge_headers(issued=None, verdict="SUCCESS", secret=EDGE_SECRET):
     return headers
 
 
-def register(app, client_id, use, **fields):
+def register(app, client_id, use, add):
+    """Register a credential through the registry, as the dashboard and CLI do, and switch to `use`."""
     with app.app_context():
         client = find_application(client_id)
-        credential_type = {"tls_client_auth": "cert_subject_dn", "self_signed_tls_client_auth": "x509_cert"}[use]
-        client.credentials.append(Credential(usage=use, credential_type=credential_type, **fields))
-        db.session.flush()
+        credential = add(client)
         set_auth_method(client, use)
         db.session.commit()
-        return client.credentials[-1].id
+        return credential.id
 
 
 def register_certificate(app, client_id, issued):
-    return register(app, client_id, "self_signed_tls_client_auth", pem=issued.pem,
-                    thumbprint_sha256=issued.thumbprint, name="cert")
+    return register(app, client_id, "self_signed_tls_client_auth",
+                    lambda client: add_certificate_credential(client, issued.pem, name="cert"))
 
 
 def register_dn(app, client_id, dn):
-    return register(app, client_id, "tls_client_auth", subject_dn=dn, name="dn")
+    return register(app, client_id, "tls_client_auth",
+                    lambda client: add_subject_dn_credential(client, subject_dn=dn, name="dn"))
 
 
 def token_request(client, client_id, headers, **form):
@@ -97,10 +102,14 @@ def test_self_signed_rejects_another_certificate(client, app, self_signed_client
     assert last_event(app, client_id).reason_code == "certificate_mismatch"
 
 
-def test_self_signed_rejects_expired_certificate(client, app):
+def test_self_signed_rejects_expired_certificate(client, app, monkeypatch):
     client_id, _ = make_app(app)
-    expired = self_signed_certificate(expired=True)
+    # The registry refuses an expired certificate, so register it while valid, then let it expire.
+    expired = self_signed_certificate()
     register_certificate(app, client_id, expired)
+    later = expired.certificate.not_valid_after_utc + dt.timedelta(seconds=1)
+    assert later > utcnow()
+    monkeypatch.setattr(mtls, "utcnow", lambda: later)
     response = token_request(client, client_id, edge_headers(expired))
     assert response.status_code == 401
     assert last_event(app, client_id).reason_code == "certificate_expired"
@@ -237,15 +246,13 @@ def test_rotation_with_two_certificates(client, app, self_signed_client):
     client_id, first = self_signed_client
     second = self_signed_certificate("second")
     with app.app_context():
-        application = find_application(client_id)
-        application.credentials.append(Credential(usage="self_signed_tls_client_auth", credential_type="x509_cert",
-                                                  pem=second.pem, thumbprint_sha256=second.thumbprint))
+        add_certificate_credential(find_application(client_id), second.pem)
         db.session.commit()
     assert token_request(client, client_id, edge_headers(first)).status_code == 200
     assert token_request(client, client_id, edge_headers(second)).status_code == 200
     with app.app_context():
         application = find_application(client_id)
-        application.credentials.remove(application.credentials[0])
+        delete_credential(application, application.credentials[0])
         db.session.commit()
     assert token_request(client, client_id, edge_headers(first)).status_code == 401
     assert token_request(client, client_id, edge_headers(second)).status_code == 200
