@@ -10,7 +10,6 @@
    scopes for this application, sees the consent page; their decision issues a code or sends
    access_denied (RFC 6749 §4.1.2). Every step re-validates the stored request.
 """
-import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -37,7 +36,6 @@ from models.authorization import claim_pending_authorization, find_by_reference
 from models.timeutil import utcnow
 from models.tokens import token_digest
 
-log = logging.getLogger("appcreds.authorize")
 TRANSACTION_LIFETIME = timedelta(minutes=10)  # time to sign in and decide
 VIA_NOTES = {
     "query": "The request came as plain URL parameters.",
