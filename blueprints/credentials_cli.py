@@ -2,6 +2,9 @@
 
     credentials add CLIENT_ID --use private_key_jwt --pem FILE [--alg RS256|RS384|PS256] [--name NAME]
                     [--kid KID] [--expires-at ISO8601 | --parse-expiry-from-cert] [--json]
+    credentials add CLIENT_ID --use self_signed_tls_client_auth --pem CERT [--name NAME] [--json]
+    credentials add CLIENT_ID --use tls_client_auth (--subject-dn DN | --pem CERT) [--name NAME]
+                    [--expires-at ISO8601] [--json]
     credentials list CLIENT_ID [--json]
     credentials rename CLIENT_ID CREDENTIAL_ID NAME
     credentials set-expiry CLIENT_ID CREDENTIAL_ID (--expires-at ISO8601 | --clear)
@@ -22,7 +25,9 @@ from models.credential import KEY_ALGORITHMS
 from models.credential_registry import (
     MAX_PEM_BYTES,
     CredentialError,
+    add_certificate_credential,
     add_public_key_credential,
+    add_subject_dn_credential,
     credential_document,
     delete_credential,
     find_credential,
@@ -34,8 +39,9 @@ from models.credential_registry import (
 
 credentials_cli = AppGroup("credentials", help="Registered keys and certificates.")
 
-# Uses this command can register so far; JAR and mTLS add theirs in later issues.
-CLI_USES = ("private_key_jwt",)
+# Uses this command can register so far; JAR adds its own in a later issue.
+CLI_USES = ("private_key_jwt", "self_signed_tls_client_auth", "tls_client_auth")
+KEY_USES = ("private_key_jwt",)  # the uses that take a public key (alg, kid, --parse-expiry-from-cert)
 
 
 def _load_application(client_id):
@@ -71,7 +77,7 @@ def _print_credential(credential, as_json):
     if as_json:
         click.echo(json.dumps(document))
         return
-    for field in ("id", "kid", "alg", "name", "use", "credential_type", "created_at", "expires_at",
+    for field in ("id", "kid", "alg", "name", "use", "credential_type", "subject_dn", "created_at", "expires_at",
                   "thumbprint_sha256"):
         if field in document:
             click.echo(f"{field + ':':<18}{document[field] if document[field] is not None else '-'}")
@@ -80,27 +86,53 @@ def _print_credential(credential, as_json):
 @credentials_cli.command("add")
 @click.argument("client_id")
 @click.option("--use", type=click.Choice(CLI_USES), required=True, help="What the credential is for.")
-@click.option("--pem", "pem_file", type=click.File("rb"), required=True,
-              help="PEM public key (BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY) or X.509 certificate; "
-                   "- reads stdin.")
-@click.option("--alg", type=click.Choice(KEY_ALGORITHMS), default="RS256", show_default=True)
-@click.option("--name", help="A name to recognise the key by.")
+@click.option("--pem", "pem_file", type=click.File("rb"),
+              help="private_key_jwt: PEM public key (BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY) or X.509 "
+                   "certificate; mTLS: the client certificate (BEGIN CERTIFICATE). - reads stdin.")
+@click.option("--subject-dn", help="tls_client_auth: the certificate subject DN in RFC 4514 form, "
+                                   "e.g. CN=payments-service,O=Example Corp,C=US (instead of --pem).")
+@click.option("--alg", type=click.Choice(KEY_ALGORITHMS), help="private_key_jwt only. [default: RS256]")
+@click.option("--name", help="A name to recognise the credential by.")
 @click.option("--kid", help="Key ID (10-64 of [0-9a-zA-Z-_]); default: the RFC 7638 thumbprint.")
-@click.option("--expires-at", help="ISO 8601; past it the key verifies nothing.")
+@click.option("--expires-at", help="ISO 8601; past it the credential verifies nothing.")
 @click.option("--parse-expiry-from-cert", is_flag=True, help="Take the expiry from the certificate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the credential as JSON.")
-def add_credential(client_id, use, pem_file, alg, name, kid, expires_at, parse_expiry_from_cert, as_json):
-    """Register a public key for an application."""
+def add_credential(client_id, use, pem_file, subject_dn, alg, name, kid, expires_at, parse_expiry_from_cert,
+                   as_json):
+    """Register a public key, a certificate or a subject DN for an application."""
+    check_options_for_use(use, pem_file, subject_dn, alg, kid, expires_at, parse_expiry_from_cert)
     client = _load_application(client_id)
-    pem = pem_file.read(MAX_PEM_BYTES + 1)  # one byte more than allowed, so the registry can say "too large"
+    # One byte more than allowed, so the registry can say "too large".
+    pem = pem_file.read(MAX_PEM_BYTES + 1) if pem_file is not None else None
 
     def action():
         expiry = parse_expires_at(expires_at) if expires_at else None
-        return add_public_key_credential(client, use, pem, alg=alg, name=name, kid=kid, expires_at=expiry,
-                                         parse_expiry_from_cert=parse_expiry_from_cert)
+        if use == "self_signed_tls_client_auth":
+            return add_certificate_credential(client, pem, name=name)
+        if use == "tls_client_auth":
+            return add_subject_dn_credential(client, subject_dn=subject_dn, pem=pem, name=name, expires_at=expiry)
+        return add_public_key_credential(client, use, pem, alg=alg or "RS256", name=name, kid=kid,
+                                         expires_at=expiry, parse_expiry_from_cert=parse_expiry_from_cert)
 
     credential = _commit_or_fail(action)
     _print_credential(credential, as_json)
+
+
+def check_options_for_use(use, pem_file, subject_dn, alg, kid, expires_at, parse_expiry_from_cert):
+    """Each use takes its own options; a misplaced one is a usage error, not silently ignored."""
+    given = {"--alg": alg, "--kid": kid, "--parse-expiry-from-cert": parse_expiry_from_cert,
+             "--subject-dn": subject_dn, "--expires-at": expires_at}
+    allowed = {"self_signed_tls_client_auth": (), "tls_client_auth": ("--subject-dn", "--expires-at")}.get(
+        use, ("--alg", "--kid", "--parse-expiry-from-cert", "--expires-at"))
+    misplaced = [option for option, value in given.items() if value and option not in allowed]
+    if misplaced:
+        extra = " (a certificate's expiry is its notAfter)" if use == "self_signed_tls_client_auth" else ""
+        raise click.UsageError(f"{misplaced[0]} does not apply to --use {use}{extra}")
+    if use == "tls_client_auth":
+        if (pem_file is None) == (subject_dn is None):
+            raise click.UsageError("--use tls_client_auth takes exactly one of --subject-dn and --pem")
+    elif pem_file is None:
+        raise click.UsageError(f"--use {use} needs --pem")
 
 
 @credentials_cli.command("list")
@@ -117,8 +149,14 @@ def list_client_credentials(client_id, as_json):
     for credential in credentials:
         document = credential_document(credential)
         status = "expired" if credential.is_expired() else "current"
-        click.echo(f"{document['id']}  {document['use']:<16} {document['alg']:<6} {status:<8} "
-                   f"kid={document['kid']}  expires={document['expires_at'] or 'never'}  {document['name']}")
+        if credential.credential_type == "public_key":
+            identity = f"{document['alg']:<6} {status:<8} kid={document['kid']}"
+        elif credential.credential_type == "x509_cert":
+            identity = f"{status:<8} thumbprint={document['thumbprint_sha256']}"
+        else:
+            identity = f"{status:<8} subject_dn={document['subject_dn']}"
+        click.echo(f"{document['id']}  {document['use']:<16} {identity}  "
+                   f"expires={document['expires_at'] or 'never'}  {document['name']}")
 
 
 @credentials_cli.command("rename")
@@ -151,9 +189,18 @@ def set_client_credential_expiry(client_id, credential_id, expires_at, clear):
 @click.argument("client_id")
 @click.argument("credential_id")
 def delete_client_credential(client_id, credential_id):
-    """Delete a credential; assertions signed with its key fail from now on."""
+    """Delete a credential; what it verified (assertions, certificates) fails from now on."""
     client = _load_application(client_id)
     credential = _load_credential(client, credential_id)
-    kid = credential.kid
+    what = _identity(credential)
     _commit_or_fail(lambda: delete_credential(client, credential))
-    click.echo(f"deleted {credential_id} (kid {kid}) from {client_id}")
+    click.echo(f"deleted {credential_id} ({what}) from {client_id}")
+
+
+def _identity(credential) -> str:
+    """How a person recognises the credential: its kid, certificate thumbprint or subject DN."""
+    if credential.credential_type == "x509_cert":
+        return f"thumbprint {credential.thumbprint_sha256}"
+    if credential.credential_type == "cert_subject_dn":
+        return f"subject DN {credential.subject_dn}"
+    return f"kid {credential.kid}"
