@@ -131,3 +131,7 @@ def change_method(client_id):
     if new_secret:
         flash("A client secret was generated for it. Reveal it below when you need it.", "info")
     return redirect(url_for("dashboard.credentials", client_id=client_id))
+
+
+# The Private Key JWT and mTLS sections register themselves here, below the method switch.
+from blueprints.dashboard import credential_sections  # noqa: E402,F401

@@ -1,0 +1,211 @@
+"""Forms of the Credentials tab's Private Key JWT and mTLS sections (credential_sections.py).
+
+The rules are the registry's (models/credential_registry.py): each form runs the registry's own
+checks in `validate_<field>` so a refusal lands on the field it is about, before anything is
+written. A PEM comes pasted or as a file, never both. Field names carry their section's prefix
+(key_, certificate_, dn_) because every section shares one page.
+"""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from blueprints.dashboard.forms import SelectChoice, sentence
+from models.credential import KEY_ALGORITHMS
+from models.credential_registry import (
+    MAX_PEM_BYTES,
+    MAX_SUBJECT_DN_CHARS,
+    CredentialError,
+    check_expiry,
+    check_kid,
+    parse_expires_at,
+    parse_public_pem,
+    reject_private_key,
+)
+from models.timeutil import utcnow
+
+EXPIRY_HINT = "UTC. Leave empty for no expiry. Past it, the credential verifies nothing."
+
+
+def _registry_check(check, *args):
+    """Run a registry check; its CredentialError becomes the field's ValidationError."""
+    try:
+        return check(*args)
+    except CredentialError as error:
+        raise ValidationError(sentence(error)) from None
+
+
+def expiry_value(field):
+    """The field's expiry as an aware datetime (None when empty), checked as the registry does."""
+    if not (field.data or "").strip():
+        return None
+    expires_at = _registry_check(parse_expires_at, field.data)
+    _registry_check(check_expiry, expires_at, utcnow())
+    return expires_at
+
+
+class PemUploadForm(FlaskForm):
+    """A form with one PEM that may be pasted (`pem_field`) or uploaded (`file_field`)."""
+
+    pem_field = file_field = ""  # names of the two fields, set by each subclass
+    missing = "Paste a PEM or upload a file."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.expires_at = None  # set by a form's expiry validator
+
+    def pem_source(self):
+        """The one field the PEM came in (where its errors go); None when neither or both have one."""
+        pasted, uploaded = (self[self.pem_field].data or "").strip(), self[self.file_field].data
+        if bool(pasted) == bool(uploaded):
+            return None
+        return self[self.file_field] if uploaded else self[self.pem_field]
+
+    def pem_text(self):
+        """The PEM as text or bytes (a file is read up to one byte past the limit: "too large")."""
+        upload = self[self.file_field].data
+        if upload:
+            upload.stream.seek(0)
+            return upload.stream.read(MAX_PEM_BYTES + 1)
+        return self[self.pem_field].data
+
+    def parse_upload(self, field, parse):
+        """Run `parse` on the PEM if it came in `field`; a refusal becomes this field's error."""
+        if self.pem_source() is not field:
+            return None
+        return _registry_check(parse, self.pem_text())
+
+    def drop_private_keys(self) -> None:
+        """Before the form is shown again: never send a pasted private key back in the page."""
+        for field in self:
+            if isinstance(field.data, str):
+                try:
+                    reject_private_key(field.data)
+                except CredentialError:
+                    field.data = ""
+
+    def check_one_pem(self, required=True) -> None:
+        pasted, uploaded = (self[self.pem_field].data or "").strip(), self[self.file_field].data
+        if pasted and uploaded:
+            # Said whatever else is wrong: a pasted private key is reported, not just "not both".
+            _registry_check(reject_private_key, pasted)
+            raise ValidationError("Paste the PEM or upload a file, not both.")
+        if required and not pasted and not uploaded:
+            raise ValidationError(self.missing)
+
+
+class AddPrivateKeyJwtKeyForm(PemUploadForm):
+    pem_field, file_field = "key_pem", "key_file"
+    missing = "Paste a PEM public key or certificate, or upload the file."
+
+    key_pem = TextAreaField("Public key or certificate (PEM)")
+    key_file = FileField("…or upload the PEM file")
+    key_alg = SelectField("Algorithm", choices=[SelectChoice(alg, alg) for alg in KEY_ALGORITHMS], default="RS256",
+                          validate_choice=False)
+    key_name = StringField("Name (optional)", validators=[Length(max=128)])
+    key_kid = StringField("Key ID, kid (optional)")
+    key_expires_at = StringField("Expires (optional)", render_kw={"type": "datetime-local"})
+    key_expiry_from_certificate = BooleanField("Take the expiry from the certificate")
+    submit = SubmitField("Add key")
+
+    def __init__(self, *args, client=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client, self.parsed = client, None  # parsed: the registry's ParsedPem, once the PEM is read
+
+    def validate_key_pem(self, field):
+        self.check_one_pem()
+        self.parsed = self.parse_upload(field, parse_public_pem)
+
+    def validate_key_file(self, field):
+        self.parsed = self.parse_upload(field, parse_public_pem) or self.parsed
+
+    def validate_key_alg(self, field):
+        if field.data not in KEY_ALGORITHMS:
+            raise ValidationError(f"Choose one of {', '.join(KEY_ALGORITHMS)}.")
+
+    def validate_key_kid(self, field):
+        kid = (field.data or "").strip()
+        if not kid:
+            return
+        _registry_check(check_kid, kid)
+        if any(c.kid == kid for c in self.client.credentials if c.usage == "private_key_jwt"):
+            raise ValidationError(f"Another Private Key JWT key of this application already has the key ID {kid}.")
+
+    def validate_key_expires_at(self, field):
+        self.expires_at = expiry_value(field)
+
+    def validate_key_expiry_from_certificate(self, field):
+        if not field.data:
+            return
+        if (self.key_expires_at.data or "").strip():
+            raise ValidationError("Give an expiry or take it from the certificate, not both.")
+        if self.parsed is not None and self.parsed.certificate is None:
+            raise ValidationError("An expiry can be taken only from a certificate; this is a public key.")
+
+
+class AddCertificateForm(PemUploadForm):
+    pem_field, file_field = "certificate_pem", "certificate_file"
+    missing = "Paste the PEM certificate or upload its file."
+
+    certificate_pem = TextAreaField("Certificate (PEM)")
+    certificate_file = FileField("…or upload the certificate file")
+    certificate_name = StringField("Name (optional)", validators=[Length(max=128)])
+    submit = SubmitField("Add certificate")
+
+    def validate_certificate_pem(self, field):
+        self.check_one_pem()
+
+
+class AddSubjectDnForm(PemUploadForm):
+    pem_field, file_field = "dn_certificate_pem", "dn_certificate_file"
+
+    subject_dn = StringField("Subject DN", validators=[Length(max=MAX_SUBJECT_DN_CHARS)])
+    dn_certificate_pem = TextAreaField("…or take it from a certificate (PEM)")
+    dn_certificate_file = FileField("…or upload the certificate file")
+    dn_name = StringField("Name (optional)", validators=[Length(max=128)])
+    dn_expires_at = StringField("Expires (optional)", render_kw={"type": "datetime-local"})
+    submit = SubmitField("Add subject DN")
+
+    def validate_subject_dn(self, field):
+        typed = (field.data or "").strip()
+        if typed:
+            _registry_check(reject_private_key, typed)
+        has_certificate = bool((self.dn_certificate_pem.data or "").strip() or self.dn_certificate_file.data)
+        if typed and has_certificate:
+            raise ValidationError("Type a subject DN or give a certificate to take it from, not both.")
+        if not typed and not has_certificate:
+            raise ValidationError("Type a subject DN, or give a certificate to take it from.")
+
+    def validate_dn_certificate_pem(self, field):
+        self.check_one_pem(required=False)
+
+    def validate_dn_expires_at(self, field):
+        self.expires_at = expiry_value(field)
+
+    def dn_source(self):
+        """The field a refusal from the registry belongs on: the typed DN or the certificate."""
+        return self.pem_source() or self.subject_dn
+
+
+class RenameCredentialForm(FlaskForm):
+    name = StringField("New name", validators=[DataRequired("Enter a name."), Length(max=128)])
+    submit = SubmitField("Rename")
+
+
+class ChangeExpiryForm(FlaskForm):
+    expires_at = StringField("Expires", render_kw={"type": "datetime-local"})
+    set_expiry = SubmitField("Set expiry")
+    clear_expiry = SubmitField("Clear expiry")
+
+    def validate_expires_at(self, field):
+        if self.clear_expiry.data:
+            self.value = None
+            return
+        if not (field.data or "").strip():
+            raise ValidationError("Enter a date, or clear the expiry.")
+        self.value = expiry_value(field)
+
+
+class ProofOfPossessionForm(FlaskForm):
+    require_proof_of_possession = BooleanField("Require sender-constrained (certificate-bound) tokens")
+    submit = SubmitField("Save")
