@@ -1,11 +1,14 @@
 """mTLS through the real edge: nginx (deploy/nginx/appcreds-edge.conf) terminates TLS in front
 of a real gunicorn, and clients present certificates in real TLS handshakes."""
+import io
+
 import jwt as pyjwt
 import pytest
 import requests
 
-from models import Credential, db
+from models import User, db
 from models.applications import create_application, find_application, grant_api, set_auth_method
+from models.credential_registry import add_certificate_credential, add_subject_dn_credential
 from tests.certificates import (
     foreign_ca,
     issue_client_certificate,
@@ -15,7 +18,7 @@ from tests.certificates import (
     server_certificate,
     trusted_ca,
 )
-from tests.conftest import _make_app
+from tests.conftest import DashboardActions, _make_app
 from tests.e2e.nginx import find_nginx, nginx_edge
 from tests.factories import last_event
 from tests.servers import flask_cli, free_port, gunicorn
@@ -49,16 +52,26 @@ def stack(tmp_path_factory):
                 db.engine.dispose()
 
 
-def make_mtls_application(stack, use, **credential):
+def make_application(stack):
     with stack.app.app_context():
         client, _ = create_application("edge test", "non_interactive", "client_secret_basic")
         grant_api(client, stack.issuer + "api/demo/", ["read:demo"])
-        credential_type = {"tls_client_auth": "cert_subject_dn", "self_signed_tls_client_auth": "x509_cert"}[use]
-        client.credentials.append(Credential(usage=use, credential_type=credential_type, **credential))
-        db.session.flush()
-        set_auth_method(client, use)
         db.session.commit()
         return client.client_id
+
+
+def make_mtls_application(stack, use, certificate=None, subject_dn=None):
+    """An application using `use`, its certificate or DN registered through the credential registry."""
+    client_id = make_application(stack)
+    with stack.app.app_context():
+        client = find_application(client_id)
+        if use == "self_signed_tls_client_auth":
+            add_certificate_credential(client, certificate.pem)
+        else:
+            add_subject_dn_credential(client, subject_dn=subject_dn)
+        set_auth_method(client, use)
+        db.session.commit()
+    return client_id
 
 
 def token_over_edge(stack, client_id, certificate=None, name_="client", headers=None):
@@ -71,8 +84,7 @@ def token_over_edge(stack, client_id, certificate=None, name_="client", headers=
 
 def test_self_signed_certificate_gets_a_bound_token_usable_only_with_it(stack):
     certificate = self_signed_certificate("edge self-signed")
-    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", pem=certificate.pem,
-                                      thumbprint_sha256=certificate.thumbprint)
+    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", certificate)
     response = token_over_edge(stack, client_id, certificate)
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
@@ -117,8 +129,7 @@ def test_no_certificate_is_refused(stack):
 def test_forged_headers_through_the_edge_are_replaced(stack):
     """nginx overwrites client-sent copies of the edge headers, so a forged certificate goes nowhere."""
     certificate = self_signed_certificate("forged through edge")
-    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", pem=certificate.pem,
-                                      thumbprint_sha256=certificate.thumbprint)
+    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", certificate)
     forged = {"client-certificate": certificate.header_value, "client-certificate-ca-verified": "SUCCESS",
               "cname-api-key": "guess"}
     response = token_over_edge(stack, client_id, headers=forged)
@@ -127,8 +138,7 @@ def test_forged_headers_through_the_edge_are_replaced(stack):
 
 def test_forged_headers_straight_to_gunicorn_never_authenticate(stack):
     certificate = self_signed_certificate("forged direct")
-    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", pem=certificate.pem,
-                                      thumbprint_sha256=certificate.thumbprint)
+    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", certificate)
     forged = {"client-certificate": certificate.header_value, "client-certificate-ca-verified": "SUCCESS",
               "cname-api-key": "not-the-secret"}
     response = requests.post(stack.upstream + "/oauth/token", headers=forged, timeout=10,
@@ -142,13 +152,36 @@ def test_forged_headers_straight_to_gunicorn_never_authenticate(stack):
 
 def test_rotation_with_two_certificates_through_the_edge(stack):
     first, second = self_signed_certificate("rot-1"), self_signed_certificate("rot-2")
-    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", pem=first.pem,
-                                      thumbprint_sha256=first.thumbprint)
+    client_id = make_mtls_application(stack, "self_signed_tls_client_auth", first)
     with stack.app.app_context():
-        application = find_application(client_id)
-        application.credentials.append(
-            Credential(usage="self_signed_tls_client_auth", credential_type="x509_cert", pem=second.pem,
-                       thumbprint_sha256=second.thumbprint))
+        add_certificate_credential(find_application(client_id), second.pem)
         db.session.commit()
     assert token_over_edge(stack, client_id, first, "first").status_code == 200
     assert token_over_edge(stack, client_id, second, "second").status_code == 200
+
+
+def test_a_certificate_registered_in_the_dashboard_gets_a_token_through_the_edge(stack):
+    """The README's way: upload the certificate on the Credentials tab, switch the method, curl --cert."""
+    with stack.app.app_context():
+        admin = User(email="edge-admin@example.com", is_admin=True)
+        admin.set_password("edge admin password")
+        db.session.add(admin)
+        db.session.commit()
+    dashboard = DashboardActions(stack.app.test_client())
+    assert dashboard.login("edge-admin@example.com", "edge admin password").status_code == 302
+    client_id = make_application(stack)
+    tab = f"/applications/{client_id}/credentials"
+    certificate = self_signed_certificate("registered in the dashboard")
+    upload = {"certificate_file": (io.BytesIO(certificate.pem.encode()), "client.pem"),
+              "certificate_name": "dashboard upload"}
+    added = dashboard.post(f"{tab}/certificates", upload, page=tab)
+    assert added.status_code == 302, added.get_data(as_text=True)
+    switched = dashboard.post(f"{tab}/method", {"token_endpoint_auth_method": "self_signed_tls_client_auth"},
+                              page=tab)
+    assert switched.status_code == 302
+
+    response = token_over_edge(stack, client_id, certificate, "dashboard")
+    assert response.status_code == 200, response.text
+    claims = pyjwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    assert claims["cnf"] == {"x5t#S256": certificate.thumbprint}
+    assert last_event(stack.app, client_id).method == "self_signed_tls_client_auth"
