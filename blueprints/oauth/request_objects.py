@@ -14,19 +14,12 @@ or raises RequestObjectError, answered as `invalid_request_object` (RFC 9101 §6
 Only the parameters inside the object count (§5, §6.3); conflicting ones outside are ignored.
 Key-pointing header parameters (jku, x5u, jwk, x5c) are ignored, never fetched.
 """
-import base64
-import binascii
-import json
-import math
-import re
 import time
 
 from authlib.oauth2.base import OAuth2Error
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from flask import current_app
 
+from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
 from models.credential import KEY_ALGORITHMS
 from models.credential_registry import public_key_of
 from models.timeutil import utcnow
@@ -39,8 +32,6 @@ ACCEPTED_TYPES = ("jwt", "oauth-authz-req+jwt")
 # The authorization request parameters AppCreds understands; other claims are not parameters.
 AUTHORIZATION_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "state", "audience",
                             "code_challenge", "code_challenge_method")
-HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "PS256": hashes.SHA256}
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class RequestObjectError(OAuth2Error):
@@ -76,10 +67,10 @@ def read_request_object(value: str):
     if len(parts) == 5:
         raise RequestObjectError("encrypted_request_object", "encrypted request objects are not supported; sign it")
     # RFC 9101 §4: a JWS in compact serialization: three base64url parts.
-    if len(parts) != 3 or not all(_BASE64URL.fullmatch(part) for part in parts[:2]) \
-            or (parts[2] and not _BASE64URL.fullmatch(parts[2])):
+    if len(parts) != 3 or not all(BASE64URL.fullmatch(part) for part in parts[:2]) \
+            or (parts[2] and not BASE64URL.fullmatch(parts[2])):
         raise RequestObjectError("malformed_request_object", "the request object must be one compact JWS")
-    header, claims, signature = _json_object(parts[0]), _json_object(parts[1]), _base64url(parts[2])
+    header, claims, signature = json_object(parts[0]), json_object(parts[1]), base64url_decode(parts[2])
     if header is None or claims is None or signature is None:
         raise RequestObjectError("malformed_request_object",
                                  "the request object header and payload must be JSON objects")
@@ -129,14 +120,7 @@ def check_signature(client, header: dict, signing_input: bytes, signature: bytes
 
 
 def is_valid_signature(credential, alg: str, signing_input: bytes, signature: bytes) -> bool:
-    algorithm = HASHES[alg]()
-    scheme = (padding.PKCS1v15() if alg.startswith("RS")
-              else padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size))
-    try:
-        public_key_of(credential).verify(signature, signing_input, scheme, algorithm)
-    except InvalidSignature:
-        return False
-    return True
+    return verify_rsa_signature(public_key_of(credential), alg, signing_input, signature)
 
 
 # --- 4. claims -----------------------------------------------------------------------------------
@@ -171,7 +155,7 @@ def check_claims(client, claims: dict, outer_client_id: str) -> None:
 def check_times(claims: dict) -> None:
     now, skew = time.time(), int(current_app.config["APPCREDS_CLOCK_SKEW"])
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
-    if any(value is not None and not _is_numeric_date(value) for value in (exp, nbf, iat)):
+    if any(value is not None and not is_numeric_date(value) for value in (exp, nbf, iat)):
         raise RequestObjectError("malformed_claim", "exp, nbf and iat must be NumericDates")
     # RFC 7519 §4.1.4: not accepted on or after exp; Auth0: exp at most 60 minutes ahead.
     if exp is not None and now >= exp:
@@ -190,32 +174,3 @@ def check_times(claims: dict) -> None:
 def authorization_parameters(claims: dict) -> dict:
     """RFC 9101 §6.3: the authorization request's parameters are the object's, and only those."""
     return {name: claims[name] for name in AUTHORIZATION_PARAMETERS if name in claims}
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-def _base64url(segment: str) -> bytes | None:
-    try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _reject_duplicate_names(pairs):
-    names = [name for name, _ in pairs]
-    if len(names) != len(set(names)):
-        raise ValueError("duplicate member name")  # RFC 7515 §5.2: reject rather than guess
-    return dict(pairs)
-
-
-def _json_object(segment: str) -> dict | None:
-    raw = _base64url(segment)
-    try:
-        document = json.loads(raw, object_pairs_hook=_reject_duplicate_names) if raw is not None else None
-    except (ValueError, RecursionError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _is_numeric_date(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

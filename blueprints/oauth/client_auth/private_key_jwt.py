@@ -10,24 +10,18 @@ The application signs a short-lived JWT with its private key; AppCreds holds onl
    forged assertion cannot burn someone else's jti.
 Header parameters that point at keys (jku, x5u, jwk, x5c) are ignored, never fetched.
 """
-import base64
-import binascii
-import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from flask import current_app, url_for
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.oauth.client_auth import Mechanism
 from blueprints.oauth.errors import ClientAuthFailure
+from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
 from models import UsedAssertion, db
 from models.credential import KEY_ALGORITHMS
 from models.credential_registry import public_key_of
@@ -40,9 +34,7 @@ USE = "private_key_jwt"
 MAX_CLAIM_LENGTH = 64  # Auth0's limit for iss, sub and jti
 # typ values meaning "a JWT" or, in draft-ietf-oauth-rfc7523bis, "a client assertion".
 ACCEPTED_TYPES = ("jwt", "client-authentication+jwt")
-HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "PS256": hashes.SHA256}
 PURGE_INTERVAL = 60.0  # seconds between purges of expired jti records, per process
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")  # an empty part fails later (JSON, or alg for the signature)
 
 
 @dataclass(frozen=True)
@@ -83,11 +75,11 @@ def read_assertion(form) -> Assertion:
         raise _shape("assertion_too_large", f"client_assertion may have at most {max_bytes} bytes")
     # RFC 7523 §2.2: one JWT, signed (RFC 7515 §7.1 compact form: three base64url parts; a JWE has five).
     parts = value.split(".")
-    is_compact = len(parts) == 3 and all(_BASE64URL.fullmatch(part) for part in parts)
-    signature = _base64url(parts[2]) if is_compact else None
+    is_compact = len(parts) == 3 and all(BASE64URL.fullmatch(part) for part in parts)
+    signature = base64url_decode(parts[2]) if is_compact else None
     if signature is None:
         raise _shape("malformed_assertion", "client_assertion must be one compact JWS: three base64url parts")
-    header, claims = _json_object(parts[0]), _json_object(parts[1])
+    header, claims = json_object(parts[0]), json_object(parts[1])
     if header is None or claims is None:
         raise _shape("malformed_assertion", "the client_assertion header and payload must be JSON objects")
     # RFC 7515 §4.1.4: kid, when present, is a string.
@@ -116,7 +108,7 @@ def find_client_id(request):
 def _unverified_sub(value: str) -> str | None:
     if len(value) > int(current_app.config["APPCREDS_ASSERTION_MAX_BYTES"]) or value.count(".") != 2:
         return None
-    claims = _json_object(value.split(".")[1])
+    claims = json_object(value.split(".")[1])
     sub = claims.get("sub") if claims else None
     return sub if isinstance(sub, str) and 0 < len(sub) <= MAX_CLAIM_LENGTH else None
 
@@ -173,15 +165,7 @@ def check_signature(client, assertion: Assertion) -> None:
 
 
 def is_valid_signature(credential, alg: str, assertion: Assertion) -> bool:
-    algorithm = HASHES[alg]()
-    # RFC 7518 §3.3 (RSASSA-PKCS1-v1_5) and §3.5 (RSASSA-PSS, salt as long as the hash).
-    scheme = (padding.PKCS1v15() if alg.startswith("RS")
-              else padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size))
-    try:
-        public_key_of(credential).verify(assertion.signature, assertion.signing_input, scheme, algorithm)
-    except InvalidSignature:
-        return False
-    return True
+    return verify_rsa_signature(public_key_of(credential), alg, assertion.signing_input, assertion.signature)
 
 
 # --- 4. claims -----------------------------------------------------------------------------------
@@ -221,10 +205,10 @@ def check_times(claims: dict) -> None:
     skew, max_lifetime = int(config["APPCREDS_CLOCK_SKEW"]), int(config["APPCREDS_ASSERTION_MAX_LIFETIME"])
     exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
     # RFC 7523 §3 item 4: exp is required.
-    if not _is_numeric_date(exp):
+    if not is_numeric_date(exp):
         raise ClientAuthFailure("missing_exp", f"exp {_show(exp)} is missing or not a NumericDate")
     # RFC 7519 §4.1.5-6: iat and nbf, when present, are NumericDates.
-    if any(value is not None and not _is_numeric_date(value) for value in (iat, nbf)):
+    if any(value is not None and not is_numeric_date(value) for value in (iat, nbf)):
         raise ClientAuthFailure("malformed_claim", "iat or nbf is not a NumericDate")
     # RFC 7523 §3 item 4: the assertion MUST be rejected once exp has passed.
     if now >= exp:
@@ -310,34 +294,6 @@ def log_configuration_warnings(app) -> None:
 def _shape(reason_code: str, description: str, reason: str | None = None) -> ClientAuthFailure:
     """A failure whose description may say exactly what is wrong: it is about the request's shape."""
     return ClientAuthFailure(reason_code, reason or description, description=description)
-
-
-def _base64url(segment: str) -> bytes | None:
-    try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _reject_duplicate_names(pairs):
-    names = [name for name, _ in pairs]
-    if len(names) != len(set(names)):
-        raise ValueError("duplicate member name")  # RFC 7515 §5.2: we reject rather than guess
-    return dict(pairs)
-
-
-def _json_object(segment: str) -> dict | None:
-    raw = _base64url(segment)
-    try:
-        document = json.loads(raw, object_pairs_hook=_reject_duplicate_names) if raw is not None else None
-    except (ValueError, RecursionError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _is_numeric_date(value) -> bool:
-    """RFC 7519 §2 NumericDate, within JSON's safe integer range (so arithmetic on it stays exact)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
 
 
 def _show(value) -> str:
