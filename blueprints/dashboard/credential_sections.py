@@ -76,7 +76,11 @@ def mtls_context(client) -> dict:
 
 
 def certificate_subject(credential) -> str:
-    return x509.load_pem_x509_certificate(credential.pem.encode("ascii")).subject.rfc4514_string()
+    """The subject DN of a registered certificate, for the list (a damaged row must not break the tab)."""
+    try:
+        return x509.load_pem_x509_certificate((credential.pem or "").encode("ascii")).subject.rfc4514_string()
+    except (ValueError, UnicodeEncodeError):
+        return "(the stored certificate cannot be read)"
 
 
 register_credential_section("dashboard/credentials/_private_key_jwt.html", private_key_jwt_context)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from models import Credential, db
+from models.applications import find_application
 from tests.certificates import issue_client_certificate, name, self_signed_certificate, trusted_ca
 from tests.dashboard.conftest import load, url
 from tests.factories import (
@@ -17,6 +18,7 @@ from tests.factories import (
     TOKEN_URL,
     events,
     last_event,
+    make_app,
     make_assertion,
     make_rsa_certificate,
     make_rsa_key,
@@ -208,8 +210,6 @@ def test_a_duplicate_kid_is_refused_on_the_kid_field(dashboard, app, client_id):
 
 
 def test_a_key_registered_elsewhere_is_refused(dashboard, app, client_id, confidential_app):
-    from tests.factories import make_app
-
     other_id, _ = make_app(app, name="Other")
     key = make_rsa_key("twice")
     assert add_key(dashboard, other_id, key).status_code == 302
@@ -323,8 +323,6 @@ def test_delete_without_confirmation_token_changes_nothing(client, dashboard, ap
 
 
 def test_another_applications_credential_is_not_found(client, dashboard, app, client_id):
-    from tests.factories import make_app
-
     other_id, _ = make_app(app, name="Other")
     add_key(dashboard, other_id)
     [credential] = stored(app)
@@ -499,3 +497,14 @@ def test_the_proof_of_possession_toggle(client, dashboard, app, confidential_app
     issued = client.post(TOKEN_URL, data={"grant_type": "client_credentials", "audience": DEMO_API},
                          auth=(client_id, secret))
     assert issued.status_code == 200
+
+
+def test_a_damaged_certificate_row_does_not_break_the_tab(client, dashboard, app, client_id):
+    with app.app_context():
+        application = find_application(client_id)
+        application.credentials.append(Credential(
+            usage="self_signed_tls_client_auth", credential_type="x509_cert", name="damaged", pem="not a PEM"))
+        db.session.commit()
+    response = client.get(tab(client_id))
+    assert response.status_code == 200
+    assert "(the stored certificate cannot be read)" in page(response)
