@@ -40,8 +40,8 @@ from models.credential_registry import (
 credentials_cli = AppGroup("credentials", help="Registered keys and certificates.")
 
 # Uses this command can register so far; JAR adds its own in a later issue.
-CLI_USES = ("private_key_jwt", "self_signed_tls_client_auth", "tls_client_auth")
-KEY_USES = ("private_key_jwt",)  # the uses that take a public key (alg, kid, --parse-expiry-from-cert)
+CLI_USES = ("private_key_jwt", "jar", "self_signed_tls_client_auth", "tls_client_auth")
+KEY_USES = ("private_key_jwt", "jar")  # the uses that take a public key (alg, kid, --parse-expiry-from-cert)
 
 
 def _load_application(client_id):

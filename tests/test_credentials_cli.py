@@ -168,3 +168,15 @@ def test_set_method_to_private_key_jwt_after_adding_a_key(runner, client_id, tmp
     assert refused.exit_code == 1 and "register a credential" in refused.output
     add(runner, client_id, write(tmp_path, public_pem(make_rsa_key())))
     assert runner.invoke(args=["clients", "set-method", client_id, "private_key_jwt"]).exit_code == 0
+
+
+def test_add_a_jar_key_and_refuse_the_same_key_for_private_key_jwt(app, runner, client_id, tmp_path):
+    """RFC 9101 keys are kept apart from Private Key JWT keys: one key pair, one use."""
+    pem_path = write(tmp_path, public_pem(make_rsa_key()))
+    jar = runner.invoke(args=["credentials", "add", client_id, "--use", "jar", "--pem", pem_path, "--json"])
+    assert jar.exit_code == 0, jar.output
+    assert json.loads(jar.output)["use"] == "jar"
+    again = add(runner, client_id, pem_path)
+    assert again.exit_code != 0
+    assert "already registered" in again.output
+    assert stored_count(app) == 1
