@@ -102,8 +102,8 @@ def test_add_refuses_an_unknown_application(runner, tmp_path):
     assert result.exit_code == 1 and "no application has client id no-such-client" in result.output
 
 
-def test_add_refuses_a_use_not_offered_yet(runner, client_id, tmp_path):
-    result = runner.invoke(args=["credentials", "add", client_id, "--use", "jar", "--pem",
+def test_add_refuses_an_unknown_use(runner, client_id, tmp_path):
+    result = runner.invoke(args=["credentials", "add", client_id, "--use", "client_secret_jwt", "--pem",
                                  write(tmp_path, public_pem(make_rsa_key()))])
     assert result.exit_code == 2  # click's usage error
 
