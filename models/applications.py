@@ -21,7 +21,8 @@ class ApplicationError(ValueError):
 def create_application(name, app_type, method="client_secret_basic", grant_types=None, callback_urls=None,
                        description="") -> tuple[Client, str | None]:
     """Create an application; returns it and its new secret (None for a public client)."""
-    client = Client(client_id=generate_client_id(), token_endpoint_auth_method="none",  # noqa: S106 (a method name)
+    # A placeholder method until set_auth_method below checks and sets the real one.
+    client = Client(client_id=generate_client_id(), token_endpoint_auth_method="client_secret_basic",
                     grant_types=[], callback_urls=[], credentials=[], grants=[])
     update_application(client, name=name, app_type=app_type, description=description,
                        grant_types=grant_types if grant_types is not None else ["client_credentials"],
@@ -45,6 +46,9 @@ def update_application(client, name=None, app_type=None, description=None, grant
     if app_type is not None:
         if app_type not in APP_TYPES:
             raise ApplicationError(f"the application type must be one of {', '.join(APP_TYPES)}")
+        if app_type == "non_interactive" and client.token_endpoint_auth_method == "none":
+            raise ApplicationError("a machine-to-machine application must authenticate; switch it from none "
+                                   "to an authentication method first")
         client.app_type = app_type
     if description is not None:
         if len(description) > 2000:
@@ -110,6 +114,10 @@ def set_auth_method(client, method: str) -> str | None:
     new_secret = None
     if method in SECRET_METHODS and not client.has_secret:
         new_secret = client.issue_new_secret()
+    if method not in SECRET_METHODS:
+        # A secret no method accepts is only a liability: drop it, so switching back later
+        # makes a fresh one instead of silently reviving the old.
+        client.secret_ciphertext = client.secret_digest = None
     client.token_endpoint_auth_method = method
     return new_secret
 
