@@ -4,10 +4,10 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from blueprints.extensions import PROTOCOL_PATH_PREFIXES as JSON_PREFIXES
 from models import db
 
 log = logging.getLogger("appcreds")
-JSON_PREFIXES = ("/oauth/", "/api/", "/.well-known/")
 
 
 def register_blueprints(app: Flask) -> None:
