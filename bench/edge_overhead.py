@@ -88,7 +88,7 @@ def main():
                                                  "verify": str(tmp / "server-ca.pem")}),
         }
         results = {}
-        for name, (session, url, kwargs) in runs.items():
+        for session, url, kwargs in runs.values():
             timed(session, url, 30, **kwargs)  # warm up (TLS handshake, worker caches)
         for _ in range(2):  # alternate, so a slow moment does not land on one target only
             for name, (session, url, kwargs) in runs.items():
