@@ -52,7 +52,13 @@ def server_metadata(server) -> dict:
         metadata["tls_client_certificate_bound_access_tokens"] = True
         mtls_base = current_app.config["APPCREDS_MTLS_BASE_URL"].rstrip("/")
         if mtls_base:
-            metadata["mtls_endpoint_aliases"] = {"token_endpoint": mtls_base + url_for("oauth.token")}
+            # RFC 8705 §5: the endpoints where clients authenticate, on the host that asks for certificates.
+            metadata["mtls_endpoint_aliases"] = {
+                "token_endpoint": mtls_base + url_for("oauth.token"),
+                "revocation_endpoint": mtls_base + url_for("oauth.revoke"),
+                "introspection_endpoint": mtls_base + url_for("oauth.introspect"),
+                "pushed_authorization_request_endpoint": mtls_base + url_for("oauth.par"),
+            }
     return metadata
 
 

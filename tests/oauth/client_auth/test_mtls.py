@@ -312,3 +312,23 @@ def test_metadata_advertises_mtls(client):
     metadata = client.get("/.well-known/oauth-authorization-server").json
     assert metadata["tls_client_certificate_bound_access_tokens"] is True
     assert {"tls_client_auth", "self_signed_tls_client_auth"} <= set(metadata["token_endpoint_auth_methods_supported"])
+
+
+class TestEndpointAliases:
+    @pytest.fixture
+    def app_config(self):
+        return {"APPCREDS_EDGE_SECRET": EDGE_SECRET, "APPCREDS_MTLS_BASE_URL": "https://mtls.auth.example/"}
+
+    def test_metadata_publishes_mtls_endpoint_aliases(self, client):
+        """RFC 8705 §5: every endpoint where clients authenticate, on the mTLS host."""
+        aliases = client.get("/.well-known/oauth-authorization-server").json["mtls_endpoint_aliases"]
+        assert aliases == {
+            "token_endpoint": "https://mtls.auth.example/oauth/token",
+            "revocation_endpoint": "https://mtls.auth.example/oauth/revoke",
+            "introspection_endpoint": "https://mtls.auth.example/oauth/introspect",
+            "pushed_authorization_request_endpoint": "https://mtls.auth.example/oauth/par",
+        }
+
+
+def test_no_aliases_without_an_mtls_base_url(client):
+    assert "mtls_endpoint_aliases" not in client.get("/.well-known/oauth-authorization-server").json
