@@ -25,3 +25,23 @@ class User(UserMixin, db.Model):
     @staticmethod
     def normalize_email(email: str) -> str:
         return email.strip().lower()
+
+
+_DUMMY_USER: User | None = None
+
+
+def find_user_by_credentials(email: str, password: str) -> User | None:
+    """The user with this email and password, or None.
+
+    An unknown email still pays for one password hash, so a wrong email and a wrong password
+    take the same time and nobody can probe which accounts exist.
+    """
+    global _DUMMY_USER
+    user = db.session.execute(db.select(User).where(User.email == User.normalize_email(email))).scalar_one_or_none()
+    if user is None:
+        if _DUMMY_USER is None:
+            _DUMMY_USER = User(password_hash="")
+            _DUMMY_USER.set_password("not a password")
+        _DUMMY_USER.check_password(password)
+        return None
+    return user if user.check_password(password) else None

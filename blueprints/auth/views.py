@@ -6,10 +6,7 @@ from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
 from blueprints.auth.forms import EmptyForm, SignInForm
-from models import User, db
-
-# Compared against when the email is unknown, so both failures take the same (scrypt) time.
-_DUMMY_HASH = None
+from models.user import find_user_by_credentials
 
 
 def _safe_next(target: str | None) -> str:
@@ -23,23 +20,12 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the sign-in form; sign an administrator in."""
-    global _DUMMY_HASH
     if current_user.is_authenticated and current_user.is_admin:
         return redirect(url_for("dashboard.applications"))
     form = SignInForm()
     if form.validate_on_submit():
-        user = db.session.execute(
-            db.select(User).where(User.email == User.normalize_email(form.email.data))
-        ).scalar_one_or_none()
+        user = find_user_by_credentials(form.email.data, form.password.data)
         if user is None:
-            if _DUMMY_HASH is None:
-                _DUMMY_HASH = User(password_hash="")
-                _DUMMY_HASH.set_password("not a password")
-            _DUMMY_HASH.check_password(form.password.data)
-            valid = False
-        else:
-            valid = user.check_password(form.password.data)
-        if not valid:
             form.password.errors.append("Wrong email or password.")
         elif not user.is_admin:
             form.email.errors.append("This account may not use the dashboard.")

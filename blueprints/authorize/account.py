@@ -14,8 +14,7 @@ from models import Consent, PendingAuthorization, User, db
 from models.apis import find_api
 from models.authorization import find_by_reference
 from models.tokens import revoke_user_client_tokens
-
-_DUMMY_USER = None  # compared against when the email is unknown, so both failures take the same time
+from models.user import find_user_by_credentials
 
 
 @bp.route("/account/login", methods=["GET", "POST"])
@@ -37,18 +36,8 @@ def login():
 
 def check_credentials(form) -> User | None:
     """The end user with this email and password; puts the reason on the form otherwise."""
-    global _DUMMY_USER
-    user = db.session.execute(
-        db.select(User).where(User.email == User.normalize_email(form.email.data))
-    ).scalar_one_or_none()
+    user = find_user_by_credentials(form.email.data, form.password.data)
     if user is None:
-        if _DUMMY_USER is None:
-            _DUMMY_USER = User(password_hash="")
-            _DUMMY_USER.set_password("not a password")
-        _DUMMY_USER.check_password(form.password.data)
-        form.password.errors.append("Wrong email or password.")
-        return None
-    if not user.check_password(form.password.data):
         form.password.errors.append("Wrong email or password.")
         return None
     if user.is_admin:
