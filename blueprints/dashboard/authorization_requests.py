@@ -2,7 +2,8 @@
 
 - Keys for signed authorization requests: at most two, RS256, RS384 or PS256, registered through
   models/credential_registry.py with use "jar" (same upload rules as Private Key JWT). A key pair
-  already registered for Private Key JWT is refused with a sentence that says so.
+  already registered for Private Key JWT is refused with a sentence that says so. Renaming,
+  expiry and deletion go through the shared routes of credential_sections.py.
 - Policy: require signed requests (Auth0 signed_request_object.required), require pushed
   requests (require_pushed_authorization_requests) and the request_uri lifetime (par_request_expiry).
 Every change is a POST with a CSRF token and is written to the application's log.
@@ -13,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from blueprints.auth.forms import EmptyForm
 from blueprints.dashboard import bp
 from blueprints.dashboard.credentials import register_credential_section, render_credentials
 from blueprints.dashboard.forms import SelectChoice, sentence
@@ -28,8 +28,6 @@ from models.credential import KEY_ALGORITHMS
 from models.credential_registry import (
     CredentialError,
     add_public_key_credential,
-    delete_credential,
-    find_credential,
     jwk_thumbprint,
     list_credentials,
     parse_public_pem,
@@ -65,7 +63,6 @@ def section_context(client) -> dict:
             "require_signed_request_object": client.require_signed_request_object,
             "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
             "par_request_expiry": client.par_request_expiry}),
-        "delete_form": EmptyForm(formdata=None),
     }
 
 
@@ -110,22 +107,6 @@ def check_not_used_elsewhere(client, pem: str) -> None:
         raise CredentialError(
             f"This key is registered for {USE_NAMES.get(existing.usage, existing.usage)} on this application. "
             "A key pair serves one purpose only: generate a separate key pair for signed authorization requests.")
-
-
-@bp.post("/applications/<client_id>/credentials/jar-keys/<credential_id>/delete")
-def delete_jar_key(client_id, credential_id):
-    """Remove a JAR key; requests signed with it fail from now on."""
-    client = load_application(client_id)
-    credential = find_credential(client, credential_id)
-    if credential is None or credential.usage != USE or not EmptyForm().validate_on_submit():
-        flash("That key does not exist (any more).", "error")
-        return redirect(url_for("dashboard.credentials", client_id=client_id))
-    kid = credential.kid
-    delete_credential(client, credential)
-    db.session.commit()
-    record_action(client, "jar_key_deleted", f"JAR key {kid} deleted")
-    flash("Key deleted; requests signed with it are refused from now on.", "success")
-    return redirect(url_for("dashboard.credentials", client_id=client_id) + "#jar-heading")
 
 
 @bp.post("/applications/<client_id>/credentials/request-policy")

@@ -38,9 +38,11 @@ from models.credential_registry import (
     set_credential_expiry,
 )
 
-# The uses these sections manage (JAR keys have their own section and routes).
+# The uses whose credentials the rename / expiry / delete routes below manage: what to call
+# one, and the heading of its section on the tab. (JAR keys are added in authorization_requests.py.)
 SECTION_USES = {
     "private_key_jwt": ("Private Key JWT key", "private-key-jwt-heading"),
+    "jar": ("JAR key", "jar-heading"),
     "self_signed_tls_client_auth": ("self-signed certificate", "mtls-certificates-heading"),
     "tls_client_auth": ("subject DN", "mtls-subject-dns-heading"),
 }
@@ -167,7 +169,7 @@ def add_subject_dn(client_id):
 # --- changing and deleting -------------------------------------------------------------------
 
 def load_section_credential(client, credential_id):
-    """One of this application's Private Key JWT or mTLS credentials; 404 otherwise."""
+    """One of this application's Private Key JWT, JAR or mTLS credentials; 404 otherwise."""
     credential = find_credential(client, credential_id)
     if credential is None or credential.usage not in SECTION_USES:
         abort(404, description="This application has no such credential. It may have been deleted.")
@@ -235,7 +237,9 @@ def delete_section_credential(client_id, credential_id):
     credential = load_section_credential(client, credential_id)
     if not EmptyForm().validate_on_submit():
         current = active_credentials(client, credential.usage)
-        last_in_use = client.token_endpoint_auth_method == credential.usage and current == [credential]
+        in_use = (client.require_signed_request_object if credential.usage == "jar"
+                  else client.token_endpoint_auth_method == credential.usage)
+        last_in_use = in_use and current == [credential]
         return render_template("dashboard/credentials/delete.html", client=client, credential=credential,
                                kind=SECTION_USES[credential.usage][0], last_in_use=last_in_use,
                                active_tab="credentials", tab_title="Delete credential")

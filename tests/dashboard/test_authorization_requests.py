@@ -44,11 +44,12 @@ def test_an_administrator_adds_and_deletes_a_jar_key(client, app, dashboard, web
     html = client.get(url(client_id, "credentials")).get_data(as_text=True)
     assert f"<code>{stored[0].kid}</code>" in html
 
-    response = dashboard.post(url(client_id, f"credentials/jar-keys/{stored[0].id}/delete"),
-                              page=url(client_id, "credentials"))
+    delete_url = url(client_id, f"credentials/{stored[0].id}/delete")
+    assert "JAR key" in client.get(delete_url).get_data(as_text=True)  # the confirmation page
+    response = dashboard.post(delete_url)
     assert response.status_code == 302
     assert load(app, client_id).credentials == []
-    assert last_event(app, client_id).event_type == "jar_key_deleted"
+    assert last_event(app, client_id).event_type == "credential_deleted"
 
 
 def test_a_private_key_jwt_key_cannot_be_added_for_jar_and_the_form_says_why(client, app, dashboard, web_app):
