@@ -21,13 +21,12 @@ from sqlalchemy.exc import IntegrityError
 
 from models import db
 from models.applications import find_application
+from models.certificate_registry import add_certificate_credential, add_subject_dn_credential
 from models.credential import KEY_ALGORITHMS
 from models.credential_registry import (
     MAX_PEM_BYTES,
     CredentialError,
-    add_certificate_credential,
     add_public_key_credential,
-    add_subject_dn_credential,
     credential_document,
     delete_credential,
     find_credential,

@@ -16,16 +16,14 @@ from jwcrypto import jwk
 from blueprints.oauth.client_auth.mtls import same_distinguished_name
 from models import Credential, db
 from models.applications import find_application, set_auth_method
+from models.certificate_registry import add_certificate_credential, add_subject_dn_credential, normalize_subject_dn
 from models.credential_registry import (
     CredentialError,
-    add_certificate_credential,
     add_public_key_credential,
-    add_subject_dn_credential,
     certificate_thumbprint,
     credential_document,
     jwk_thumbprint,
     key_thumbprint,
-    normalize_subject_dn,
 )
 from models.timeutil import utcnow
 from tests.certificates import issue_client_certificate, name, self_signed_certificate, trusted_ca

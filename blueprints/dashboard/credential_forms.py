@@ -11,10 +11,10 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.dashboard.forms import SelectChoice, sentence
+from models.certificate_registry import MAX_SUBJECT_DN_CHARS
 from models.credential import KEY_ALGORITHMS
 from models.credential_registry import (
     MAX_PEM_BYTES,
-    MAX_SUBJECT_DN_CHARS,
     CredentialError,
     check_expiry,
     check_kid,

@@ -25,11 +25,10 @@ from blueprints.dashboard.forms import sentence
 from blueprints.dashboard.views import load_application, record_action
 from models import db
 from models.applications import active_credentials, update_application
+from models.certificate_registry import add_certificate_credential, add_subject_dn_credential
 from models.credential_registry import (
     CredentialError,
-    add_certificate_credential,
     add_public_key_credential,
-    add_subject_dn_credential,
     credential_document,
     delete_credential,
     find_credential,
