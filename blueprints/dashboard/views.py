@@ -76,16 +76,8 @@ def actor() -> dict:
 
 
 def record_action(client, event_type: str, reason: str) -> None:
-    """Log a dashboard action on `client`, with who did it and from where.
-
-    The event recorder writes each buffered batch with one executemany, which needs every row
-    to have the same columns; dashboard rows carry `actor`, client-auth rows do not, and a mixed
-    batch is lost whole. So write what is buffered first, then this row on its own.
-    """
-    events = current_app.extensions["appcreds"].events
-    events.flush()
+    """Log a dashboard action on `client`, with who did it and from where."""
     record_dashboard_event(client, event_type, reason, **actor())
-    events.flush()
 
 
 @bp.get("/")
@@ -157,6 +149,8 @@ def delete(client_id):
     form = DeleteApplicationForm(expected_name=client.name)
     if form.validate_on_submit():
         name = client.name
+        # Recorded first: the row keeps the client id, and loses only its link to the deleted application.
+        record_action(client, "application_deleted", f"application {name!r} deleted")
         db.session.delete(client)
         db.session.commit()
         flash(f"Application {name!r} deleted. Tokens it already holds stay valid until they expire.", "success")

@@ -190,7 +190,8 @@ def test_deletes_with_the_right_name_and_keeps_the_log(client, dashboard, app, c
     refused = token_with_basic(client, client_id, secret)
     assert (refused.status_code, refused.json["error"]) == (401, "invalid_client")
     rows = events(app, client_id)
-    assert [row.reason_code for row in rows[:2]] == ["unknown_client", "authenticated"]
+    assert [row.reason_code for row in rows[:3]] == ["unknown_client", "application_deleted", "authenticated"]
+    assert rows[1].actor == "admin@example.com"
     assert all(row.client_pk is None for row in rows)
     assert client.get(url(client_id, "settings")).status_code == 404
 
