@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from models import User, db
 from models.auth_event import EventRecorder
+from models.client_snapshots import ClientSnapshots
 from models.encryption import SecretBox
 from models.signing_keys import SigningKeys, ensure_key_file
 
@@ -53,6 +54,7 @@ class AppCredsState:
     secret_box: SecretBox
     signing_keys: SigningKeys
     events: EventRecorder
+    client_snapshots: ClientSnapshots
 
 
 def init_extensions(app: Flask) -> None:
@@ -72,6 +74,7 @@ def init_extensions(app: Flask) -> None:
         secret_box=SecretBox(encryption_key),
         signing_keys=SigningKeys(instance / "signing-keys.json"),
         events=EventRecorder(app, float(app.config["APPCREDS_EVENT_FLUSH_SECONDS"])),
+        client_snapshots=ClientSnapshots(),
     )
 
 

@@ -7,11 +7,15 @@ digest so the token endpoint verifies it without decrypting anything.
 """
 import secrets
 import string
+from itertools import chain
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from flask import current_app
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
 
 from models import db
+from models.credential import Credential
 from models.timeutil import UTCDateTime, utcnow
 
 # RFC 7591 §2 names. Order is the order the dashboard shows them in.
@@ -56,6 +60,10 @@ class Client(ClientMixin, db.Model):
     secret_digest = db.Column(db.String(64), nullable=True)
     secret_rotated_at = db.Column(UTCDateTime, nullable=True)
     require_proof_of_possession = db.Column(db.Boolean, nullable=False, default=False)
+    # Incremented in the same transaction as every change to the application, its API grants or
+    # its credentials (count_application_changes below): workers compare it to the snapshot they
+    # hold (models/client_snapshots.py).
+    version = db.Column(db.Integer, nullable=False, default=1, server_default="1")
     # RFC 9101 §10.5 client metadata (Auth0: signed_request_object.required): only signed requests.
     require_signed_request_object = db.Column(db.Boolean, nullable=False, default=False)
     # RFC 9126 §6 client metadata: authorization requests only through /oauth/par.
@@ -146,3 +154,16 @@ class ClientGrant(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     client = db.relationship("Client", back_populates="grants")
+
+
+@event.listens_for(Session, "after_flush")
+def count_application_changes(session, flush_context) -> None:
+    """Bump `Client.version` for every application whose row, grants or credentials this flush wrote."""
+    changed = {obj.id if isinstance(obj, Client) else obj.client_pk
+               for obj in chain(session.new, session.dirty, session.deleted)
+               if isinstance(obj, Client | ClientGrant | Credential)}
+    changed.discard(None)
+    if changed:
+        clients = Client.__table__
+        session.connection().execute(
+            update(clients).where(clients.c.id.in_(changed)).values(version=clients.c.version + 1))

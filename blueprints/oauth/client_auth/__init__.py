@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from authlib.oauth2.rfc6749 import InvalidClientError
 from flask import current_app, g
 from flask import request as http_request
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
-from models import Client, db
+from models import Client
 
 # Parameters that carry a credential; RFC 6749 §2.3.1 forbids them in the request URI.
 CREDENTIAL_PARAMETERS = ("client_secret", "client_assertion", "client_assertion_type")
@@ -52,20 +50,13 @@ def register_mechanism(mechanism: Mechanism) -> None:
     MECHANISMS.append(mechanism)
 
 
-# Built once: SQLAlchemy then reuses its compiled form instead of rebuilding it per request.
-_CLIENT_BY_CLIENT_ID = (
-    select(Client).where(Client.client_id == bindparam("client_id")).options(joinedload(Client.grants))
-)
-
-
 def query_client(client_id: str) -> Client | None:
-    """Load an application (and its API grants) by client id, at most once per HTTP request."""
-    cache = g.setdefault("appcreds_clients", {})
-    if client_id not in cache:
-        cache[client_id] = db.session.execute(
-            _CLIENT_BY_CLIENT_ID, {"client_id": client_id}
-        ).unique().scalar_one_or_none()
-    return cache[client_id]
+    """The application with this client id: a read-only snapshot (models/client_snapshots.py),
+    checked against the database once per HTTP request."""
+    found = g.setdefault("appcreds_clients", {})
+    if client_id not in found:
+        found[client_id] = current_app.extensions["appcreds"].client_snapshots.find(client_id)
+    return found[client_id]
 
 
 def authenticate(request, methods, endpoint: str, run_registered_hook: Callable) -> Client:
