@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from models import db  # noqa: E402
 from models.applications import create_application, grant_api, set_auth_method  # noqa: E402
-from models.certificate_registry import add_certificate_credential  # noqa: E402
+from models.credential_registry import add_certificate_credential  # noqa: E402
 from tests.certificates import make_ca, self_signed_certificate, server_certificate, trusted_ca  # noqa: E402
 from tests.conftest import _make_app  # noqa: E402
 from tests.e2e.nginx import find_nginx, nginx_edge  # noqa: E402

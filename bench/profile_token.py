@@ -35,6 +35,8 @@ from token_endpoint import (
     write_assertions,
 )
 
+from models.state import app_state
+
 ISSUER = "http://127.0.0.1:5000/"
 
 
@@ -113,7 +115,7 @@ def main(argv=None) -> int:
         for _ in range(args.requests):
             one()
         profiler.disable()
-        app.extensions["appcreds"].events.flush()
+        app_state(app).events.flush()
 
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
@@ -183,7 +185,7 @@ def print_breakdown(app, method, client_id, secret, audience, body, headers, cpu
     from blueprints.oauth.client_auth import query_client, record_attempt
     from blueprints.oauth.tokens import issue_access_token
 
-    state = app.extensions["appcreds"]
+    state = app_state(app)
 
     def context():
         return app.test_request_context("/oauth/token", method="POST", data=body, headers=headers)

@@ -4,7 +4,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from blueprints.extensions import PROTOCOL_PATH_PREFIXES as JSON_PREFIXES
+from blueprints.extensions import PROTOCOL_PATH_PREFIXES
 from models import db
 
 log = logging.getLogger("appcreds")
@@ -27,7 +27,7 @@ def register_blueprints(app: Flask) -> None:
 
 def wants_json() -> bool:
     # By path, not Accept: routing errors never reach blueprint handlers (Flask docs, blueprints).
-    return request.path.startswith(JSON_PREFIXES)
+    return request.path.startswith(PROTOCOL_PATH_PREFIXES)
 
 
 def handle_http_error(error: HTTPException):

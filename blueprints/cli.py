@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 
 from models import User, db
 from models.applications import (
-    ApplicationError,
     create_application,
     find_application,
     grant_api,
@@ -18,7 +17,8 @@ from models.applications import (
     set_auth_method,
     update_application,
 )
-from models.client import APP_TYPES, AUTH_METHODS, GRANT_TYPES
+from models.auth_methods import APP_TYPES, AUTH_METHODS, GRANT_TYPES
+from models.errors import ApplicationError
 from models.signing_keys import rotate_key_file
 
 users_cli = AppGroup("users", help="Dashboard administrators and end users.")

@@ -14,27 +14,27 @@ The same rules as the dashboard (models/credential_registry.py); a refusal print
 and exits non-zero, with nothing stored. JSON output has the shape of Auth0's credential responses.
 """
 import json
+from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
-from models import db
+from models import Credential, db
 from models.applications import find_application
-from models.certificate_registry import add_certificate_credential, add_subject_dn_credential
-from models.credential import KEY_ALGORITHMS
+from models.auth_methods import KEY_ALGORITHMS
 from models.credential_registry import (
-    MAX_PEM_BYTES,
-    CredentialError,
+    add_certificate_credential,
     add_public_key_credential,
-    credential_document,
+    add_subject_dn_credential,
     delete_credential,
     find_credential,
     list_credentials,
-    parse_expires_at,
     rename_credential,
     set_credential_expiry,
 )
+from models.credential_uploads import MAX_PEM_BYTES, parse_expires_at
+from models.errors import CredentialError
 
 credentials_cli = AppGroup("credentials", help="Registered keys and certificates.")
 
@@ -203,3 +203,24 @@ def _identity(credential) -> str:
     if credential.credential_type == "cert_subject_dn":
         return f"subject DN {credential.subject_dn}"
     return f"kid {credential.kid}"
+
+
+def credential_document(credential: Credential) -> dict:
+    """The credential as Auth0's credential responses show it (plus `use`); never any secret."""
+    document = {
+        "id": credential.id, "name": credential.name, "kid": credential.kid, "alg": credential.alg,
+        "credential_type": credential.credential_type, "use": credential.usage,
+        "created_at": _iso(credential.created_at), "updated_at": _iso(credential.updated_at),
+        "expires_at": _iso(credential.expires_at),
+    }
+    if credential.thumbprint_sha256:
+        document["thumbprint_sha256"] = credential.thumbprint_sha256
+    if credential.subject_dn:
+        document["subject_dn"] = credential.subject_dn
+    return document
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

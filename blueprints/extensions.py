@@ -1,13 +1,8 @@
-"""Extensions, created unbound and bound to the app in `init_extensions` (Flask's factory pattern).
+"""Flask extensions, created unbound and bound to the app in `init_extensions` (Flask's factory pattern).
 
-Also creates the per-deployment secrets in the instance folder on first use (mode 0600):
-`secret_key`, `encryption.key` and `signing-keys.json`. Only their paths are ever logged.
+`init_extensions` also creates the instance secrets (models/instance_files.py), tunes SQLite
+(models/sqlite_tuning.py) and builds the per-process state (models/state.py).
 """
-import logging
-import os
-import secrets
-import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
@@ -15,16 +10,12 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
-from models import User, db
-from models.auth_event import EventRecorder
-from models.client_snapshots import ClientSnapshots
-from models.encryption import SecretBox
-from models.signing_keys import SigningKeys, ensure_key_file
+from models import db
+from models.instance_files import ensure_instance_files, read_encryption_key, read_session_key
+from models.sqlite_tuning import tune_sqlite_engine
+from models.state import init_state
 
-log = logging.getLogger("appcreds")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 csrf = CSRFProtect()
@@ -34,7 +25,8 @@ login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"
 
 
-# Machine endpoints: OAuth clients authenticate with credentials, never with a browser cookie.
+# Machine endpoints: OAuth clients authenticate with credentials, never with a browser cookie,
+# and every error on them is JSON (blueprints/__init__.py).
 PROTOCOL_PATH_PREFIXES = ("/oauth/", "/.well-known/", "/api/")
 
 
@@ -47,72 +39,19 @@ class BrowserOnlySessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-@dataclass
-class AppCredsState:
-    """What the app needs at hand on every request: keys, parsed once per process."""
-
-    secret_box: SecretBox
-    signing_keys: SigningKeys
-    events: EventRecorder
-    client_snapshots: ClientSnapshots
-
-
 def init_extensions(app: Flask) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     ensure_instance_files(instance)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = (instance / "secret_key").read_text().strip()
-    encryption_key = app.config.get("APPCREDS_ENCRYPTION_KEY") or (instance / "encryption.key").read_bytes().strip()
+        app.config["SECRET_KEY"] = read_session_key(instance)
+    encryption_key = app.config.get("APPCREDS_ENCRYPTION_KEY") or read_encryption_key(instance)
 
     app.session_interface = BrowserOnlySessionInterface()
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite_engine(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
     login_manager.init_app(app)
-    app.extensions["appcreds"] = AppCredsState(
-        secret_box=SecretBox(encryption_key),
-        signing_keys=SigningKeys(instance / "signing-keys.json"),
-        events=EventRecorder(app, float(app.config["APPCREDS_EVENT_FLUSH_SECONDS"])),
-        client_snapshots=ClientSnapshots(),
-    )
-
-
-def ensure_instance_files(instance: Path) -> list[Path]:
-    """Create each missing secret file (race-safe between workers); return the ones created."""
-    created = []
-    for name, make in (
-        ("secret_key", lambda: secrets.token_hex(32).encode()),
-        ("encryption.key", SecretBox.generate_key),
-    ):
-        path = instance / name
-        if path.exists():
-            continue
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker won the race
-            continue
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(make())
-        created.append(path)
-    if ensure_key_file(instance / "signing-keys.json"):
-        created.append(instance / "signing-keys.json")
-    for path in created:
-        log.info("created %s (mode 0600)", path)
-    return created
-
-
-@login_manager.user_loader
-def load_user(user_id: str):
-    return db.session.get(User, int(user_id))
-
-
-@event.listens_for(Engine, "connect")
-def _configure_sqlite(dbapi_connection, _record):
-    """WAL lets readers run beside the writer; synchronous=NORMAL skips the fsync per commit
-    (a committed transaction survives a crash of the process, not of the machine)."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+    init_state(app, encryption_key)

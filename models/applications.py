@@ -9,25 +9,33 @@ from flask import current_app
 
 from models import Client, ClientGrant, db
 from models.apis import find_api
-from models.client import APP_TYPES, AUTH_METHODS, GRANT_TYPES, SECRET_METHODS, generate_client_id
-from models.credential import USES
-from models.timeutil import utcnow
+from models.auth_methods import (
+    APP_TYPES,
+    AUTH_METHODS,
+    CLIENT_SECRET_BASIC,
+    CREATE_METHODS,
+    GRANT_TYPES,
+    JAR,
+    MACHINE_TO_MACHINE,
+    NONE,
+    SECRET_METHODS,
+    USES,
+)
+from models.client import generate_client_id
+from models.credential_registry import active_credentials
+from models.errors import ApplicationError
 
 
-class ApplicationError(ValueError):
-    """A change that cannot be made, with a message that says why."""
-
-
-def create_application(name, app_type, method="client_secret_basic", grant_types=None, callback_urls=None,
+def create_application(name, app_type, method=CLIENT_SECRET_BASIC, grant_types=None, callback_urls=None,
                        description="") -> tuple[Client, str | None]:
     """Create an application; returns it and its new secret (None for a public client)."""
     # A placeholder method until set_auth_method below checks and sets the real one.
-    client = Client(client_id=generate_client_id(), token_endpoint_auth_method="client_secret_basic",
+    client = Client(client_id=generate_client_id(), token_endpoint_auth_method=CLIENT_SECRET_BASIC,
                     grant_types=[], callback_urls=[], credentials=[], grants=[])
     update_application(client, name=name, app_type=app_type, description=description,
                        grant_types=grant_types if grant_types is not None else ["client_credentials"],
                        callback_urls=callback_urls or [])
-    if method not in (*SECRET_METHODS, "none"):
+    if method not in CREATE_METHODS:
         raise ApplicationError(f"a new application starts with a client secret or none; register "
                                f"credentials, then switch to {method}")
     secret = set_auth_method(client, method)
@@ -46,7 +54,7 @@ def update_application(client, name=None, app_type=None, description=None, grant
     if app_type is not None:
         if app_type not in APP_TYPES:
             raise ApplicationError(f"the application type must be one of {', '.join(APP_TYPES)}")
-        if app_type == "non_interactive" and client.token_endpoint_auth_method == "none":
+        if app_type == MACHINE_TO_MACHINE and client.token_endpoint_auth_method == NONE:
             raise ApplicationError("a machine-to-machine application must authenticate; switch it from none "
                                    "to an authentication method first")
         client.app_type = app_type
@@ -81,7 +89,7 @@ def update_authorization_request_policy(client, require_signed_request_object=No
         if isinstance(par_request_expiry, bool) or not isinstance(par_request_expiry, int) \
                 or not low <= par_request_expiry <= high:
             raise ApplicationError(f"the PAR request expiry must be {low} to {high} seconds")
-    if require_signed_request_object and not active_credentials(client, "jar"):
+    if require_signed_request_object and not active_credentials(client, JAR):
         raise ApplicationError("register a key for signed authorization requests (JAR) before requiring them")
     if require_signed_request_object is not None:
         client.require_signed_request_object = bool(require_signed_request_object)
@@ -107,7 +115,7 @@ def set_auth_method(client, method: str) -> str | None:
     """Switch the application's one authentication method; returns a new secret if one was made."""
     if method not in AUTH_METHODS:
         raise ApplicationError(f"unknown authentication method {method}")
-    if method == "none" and client.app_type == "non_interactive":
+    if method == NONE and client.app_type == MACHINE_TO_MACHINE:
         raise ApplicationError("a machine-to-machine application must authenticate; it cannot be public (none)")
     if method in USES and not active_credentials(client, method):
         raise ApplicationError(f"register a credential for {method} before switching to it")
@@ -120,11 +128,6 @@ def set_auth_method(client, method: str) -> str | None:
         client.secret_ciphertext = client.secret_digest = None
     client.token_endpoint_auth_method = method
     return new_secret
-
-
-def active_credentials(client, use: str) -> list:
-    now = utcnow()
-    return [c for c in client.credentials if c.usage == use and not c.is_expired(now)]
 
 
 def rotate_secret(client) -> str:
@@ -159,11 +162,3 @@ def revoke_api_grant(client, audience: str) -> None:
 
 def find_application(client_id: str) -> Client | None:
     return db.session.execute(db.select(Client).where(Client.client_id == client_id)).scalar_one_or_none()
-
-
-def record_dashboard_event(client, event_type: str, reason: str, actor: str | None, source_ip=None) -> None:
-    """Log an action on an application's credentials (reveal, rotate ...) beside its auth attempts."""
-    current_app.extensions["appcreds"].events.record(
-        event_type=event_type, client_id_sent=client.client_id, client_pk=client.id, endpoint="dashboard",
-        method=None, outcome="success", reason_code=event_type, reason=reason, source_ip=source_ip, actor=actor,
-    )

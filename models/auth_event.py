@@ -1,7 +1,8 @@
 """The event log: every client authentication attempt, good or bad, with its reason.
 
-Also records dashboard actions on credentials (secret revealed, rotated ...), so the
-application's Logs tab tells its whole story.
+Also records every change to an application, through whichever door it came (the dashboard,
+the command line, the Management API: `record_change`), so the application's Logs tab tells
+its whole story and the audit trail does not depend on the door.
 
 Writes are batched: `record()` appends to an in-process buffer that a background thread
 flushes every `APPCREDS_EVENT_FLUSH_SECONDS` in one transaction. The token endpoint thus
@@ -17,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models import db
+from models.state import app_state
 from models.timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger("appcreds.events")
@@ -33,14 +35,19 @@ class AuthEvent(db.Model):
     # The client id exactly as the request sent it (may name no application).
     client_id_sent = db.Column(db.String(128), nullable=True)
     client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="SET NULL"), nullable=True)
+    # The protocol endpoint of an attempt (token, par, ...), or the door a change came through (DOORS).
     endpoint = db.Column(db.String(32), nullable=True)
     method = db.Column(db.String(40), nullable=True)
     outcome = db.Column(db.String(10), nullable=False)  # success | failure
     reason_code = db.Column(db.String(64), nullable=False)
     reason = db.Column(db.Text, nullable=False)
     source_ip = db.Column(db.String(64), nullable=True)
-    actor = db.Column(db.String(254), nullable=True)  # the dashboard user, for dashboard actions
+    actor = db.Column(db.String(254), nullable=True)  # who made a change: a person, the command line, an application
 
+
+# The doors through which an application can be changed; each records its changes with record_change.
+DASHBOARD, COMMAND_LINE, MANAGEMENT_API = "dashboard", "cli", "management_api"
+DOORS = (DASHBOARD, COMMAND_LINE, MANAGEMENT_API)
 
 EVENT_COLUMNS = tuple(column.name for column in AuthEvent.__table__.columns if column.name != "id")
 
@@ -125,3 +132,14 @@ class EventRecorder:
         while True:
             self._wake.wait(self.flush_seconds)
             self.flush()
+
+
+def record_change(client, event_type: str, reason: str, *, door: str, actor: str | None,
+                  source_ip: str | None = None) -> None:
+    """Record a change to an application (or a look at its secret): what, why, who, through which door."""
+    if door not in DOORS:
+        raise ValueError(f"unknown door {door!r}")
+    app_state().events.record(
+        event_type=event_type, client_id_sent=client.client_id, client_pk=client.id, endpoint=door,
+        method=None, outcome="success", reason_code=event_type, reason=reason, source_ip=source_ip, actor=actor,
+    )

@@ -10,27 +10,14 @@ import string
 from itertools import chain
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from flask import current_app
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from models import db
+from models.auth_methods import CLIENT_CREDENTIALS, CLIENT_SECRET_BASIC, MACHINE_TO_MACHINE
 from models.credential import Credential
+from models.state import app_state
 from models.timeutil import UTCDateTime, utcnow
-
-# RFC 7591 §2 names. Order is the order the dashboard shows them in.
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
-MTLS_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
-AUTH_METHODS = (*SECRET_METHODS, "private_key_jwt", *MTLS_METHODS, "none")
-
-# Auth0's application types.
-APP_TYPES = {
-    "regular_web": "Regular web application",
-    "spa": "Single-page application",
-    "native": "Native application",
-    "non_interactive": "Machine to machine",
-}
-GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
 
 _CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -52,9 +39,9 @@ class Client(ClientMixin, db.Model):
     client_id = db.Column(db.String(64), nullable=False, unique=True)
     name = db.Column(db.String(128), nullable=False)
     description = db.Column(db.Text, nullable=False, default="")
-    app_type = db.Column(db.String(32), nullable=False, default="non_interactive")
-    token_endpoint_auth_method = db.Column(db.String(40), nullable=False, default="client_secret_basic")
-    grant_types = db.Column(db.JSON, nullable=False, default=lambda: ["client_credentials"])
+    app_type = db.Column(db.String(32), nullable=False, default=MACHINE_TO_MACHINE)
+    token_endpoint_auth_method = db.Column(db.String(40), nullable=False, default=CLIENT_SECRET_BASIC)
+    grant_types = db.Column(db.JSON, nullable=False, default=lambda: [CLIENT_CREDENTIALS])
     callback_urls = db.Column(db.JSON, nullable=False, default=list)
     secret_ciphertext = db.Column(db.Text, nullable=True)
     secret_digest = db.Column(db.String(64), nullable=True)
@@ -83,7 +70,7 @@ class Client(ClientMixin, db.Model):
 
     def issue_new_secret(self) -> str:
         """Replace the secret. The old one stops working as soon as this commits (no grace period)."""
-        box = current_app.extensions["appcreds"].secret_box
+        box = app_state().secret_box
         secret = generate_client_secret()
         self.secret_ciphertext = box.encrypt(secret)
         self.secret_digest = box.digest(secret)
@@ -93,7 +80,7 @@ class Client(ClientMixin, db.Model):
     def reveal_secret(self) -> str | None:
         if self.secret_ciphertext is None:
             return None
-        return current_app.extensions["appcreds"].secret_box.decrypt(self.secret_ciphertext)
+        return app_state().secret_box.decrypt(self.secret_ciphertext)
 
     @property
     def has_secret(self) -> bool:
@@ -120,7 +107,7 @@ class Client(ClientMixin, db.Model):
         """Constant-time comparison of keyed digests; False (never TypeError) when there is no secret."""
         if self.secret_digest is None or not isinstance(client_secret, str):
             return False
-        return current_app.extensions["appcreds"].secret_box.digest_matches(client_secret, self.secret_digest)
+        return app_state().secret_box.digest_matches(client_secret, self.secret_digest)
 
     def check_endpoint_auth_method(self, method, endpoint):
         # Unlike Authlib's mixin, the application's one method applies at every endpoint.

@@ -1,27 +1,18 @@
-"""The credential registry: an application's registered *public* material.
+"""The `credentials` table: an application's registered *public* material (models/credential_registry.py
+registers, changes and deletes it). Uses and types are named in models/auth_methods.py.
 
 One table serves every credential use, with Auth0's field names:
 - `public_key` for Private Key JWT (RFC 7523) and for signed authorization requests (JAR, RFC 9101);
 - `x509_cert` for self_signed_tls_client_auth (RFC 8705 §2.2), matched by certificate thumbprint;
 - `cert_subject_dn` for tls_client_auth (RFC 8705 §2.1), matched by subject DN.
 
-Private keys are never stored: the upload forms and CLI refuse them before anything is written.
+Private keys are never stored: the upload policy (models/credential_uploads.py) refuses them
+before anything is written, whichever door the upload came through.
 """
 import secrets
 
 from models import db
 from models.timeutil import UTCDateTime, utcnow
-
-CREDENTIAL_TYPES = ("public_key", "x509_cert", "cert_subject_dn")
-# What a credential is registered for, and the credential type each use takes.
-USES = {
-    "private_key_jwt": "public_key",
-    "jar": "public_key",
-    "self_signed_tls_client_auth": "x509_cert",
-    "tls_client_auth": "cert_subject_dn",
-}
-MAX_CREDENTIALS_PER_USE = 2  # two at once: rotate with no downtime (Auth0's limit)
-KEY_ALGORITHMS = ("RS256", "RS384", "PS256")
 
 
 def generate_credential_id() -> str:

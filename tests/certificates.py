@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from models.credential_registry import certificate_thumbprint
+from models.key_material import certificate_thumbprint
 
 
 @dataclass(frozen=True)

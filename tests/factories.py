@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from blueprints.credentials_cli import credential_document
 from models import AuthEvent, db
 from models.applications import create_application, find_application, grant_api, set_auth_method
-from models.credential_registry import add_public_key_credential, credential_document
+from models.credential_registry import add_public_key_credential
 
 ISSUER = "http://127.0.0.1:5000/"
 DEMO_API = ISSUER + "api/demo/"

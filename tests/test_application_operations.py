@@ -2,8 +2,9 @@
 import pytest
 
 from models import db
-from models.applications import ApplicationError, find_application, set_auth_method, update_application
+from models.applications import find_application, set_auth_method, update_application
 from models.credential_registry import add_public_key_credential
+from models.errors import ApplicationError
 from tests.factories import TOKEN_URL, make_app, make_rsa_key, public_pem
 
 

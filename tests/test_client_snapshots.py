@@ -7,6 +7,7 @@ import pytest
 from models import Client, db
 from models.applications import find_application, grant_api, revoke_api_grant, rotate_secret
 from models.credential_registry import add_public_key_credential, delete_credential, rename_credential
+from models.state import app_state
 from tests.conftest import _make_app
 from tests.factories import DEMO_API, TOKEN_URL, make_app, make_rsa_key, public_pem
 
@@ -53,7 +54,7 @@ def test_changing_or_deleting_a_credential_increments_the_version(app):
 
 def test_a_snapshot_is_reused_until_the_application_changes(app):
     client_id, _ = make_app(app)
-    snapshots = app.extensions["appcreds"].client_snapshots
+    snapshots = app_state(app).client_snapshots
     with app.app_context():
         first, again = snapshots.find(client_id), snapshots.find(client_id)
     assert first is again

@@ -11,18 +11,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwcrypto import jwk
 
+from blueprints.credentials_cli import credential_document
 from models import Credential, db
-from models.applications import ApplicationError, find_application, set_auth_method
+from models.applications import find_application, set_auth_method
 from models.credential_registry import (
-    CredentialError,
     add_public_key_credential,
-    credential_document,
     delete_credential,
     list_credentials,
-    parse_expires_at,
     rename_credential,
     set_credential_expiry,
 )
+from models.credential_uploads import parse_expires_at
+from models.errors import ApplicationError, CredentialError
 from models.timeutil import utcnow
 from tests.factories import make_app, make_ec_key, make_rsa_certificate, make_rsa_key, private_pem, public_pem
 

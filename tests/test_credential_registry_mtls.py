@@ -13,18 +13,14 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519
 from cryptography.x509.oid import NameOID
 from jwcrypto import jwk
 
+from blueprints.credentials_cli import credential_document
 from blueprints.oauth.client_auth.mtls import same_distinguished_name
 from models import Credential, db
 from models.applications import find_application, set_auth_method
-from models.certificate_registry import add_certificate_credential, add_subject_dn_credential, normalize_subject_dn
-from models.credential_registry import (
-    CredentialError,
-    add_public_key_credential,
-    certificate_thumbprint,
-    credential_document,
-    jwk_thumbprint,
-    key_thumbprint,
-)
+from models.credential_registry import add_certificate_credential, add_public_key_credential, add_subject_dn_credential
+from models.credential_uploads import normalize_subject_dn
+from models.errors import CredentialError
+from models.key_material import certificate_thumbprint, jwk_thumbprint, key_thumbprint
 from models.timeutil import utcnow
 from tests.certificates import issue_client_certificate, name, self_signed_certificate, trusted_ca
 from tests.factories import make_app, make_rsa_certificate, make_rsa_key, private_pem, public_pem

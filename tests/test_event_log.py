@@ -1,6 +1,7 @@
 """The batched event log (models/auth_event.py): nothing recorded is lost or mangled."""
 from models import AuthEvent, db
 from models.applications import find_application
+from models.state import app_state
 from tests.conftest import _make_app
 from tests.factories import make_app
 
@@ -8,7 +9,7 @@ from tests.factories import make_app
 def test_a_batch_mixing_dashboard_and_protocol_events_keeps_every_column(instance_path):
     app = _make_app(instance_path, APPCREDS_EVENT_FLUSH_SECONDS=60)  # buffered: nothing written yet
     client_id, _ = make_app(app)
-    recorder = app.extensions["appcreds"].events
+    recorder = app_state(app).events
     with app.app_context():
         client = find_application(client_id)
         recorder.record(client_id_sent=client_id, client_pk=client.id, endpoint="token", method="client_secret_basic",
@@ -26,7 +27,7 @@ def test_a_batch_mixing_dashboard_and_protocol_events_keeps_every_column(instanc
 def test_an_event_buffered_before_its_application_was_deleted_is_kept(instance_path):
     app = _make_app(instance_path, APPCREDS_EVENT_FLUSH_SECONDS=60)
     client_id, _ = make_app(app)
-    recorder = app.extensions["appcreds"].events
+    recorder = app_state(app).events
     with app.app_context():
         client = find_application(client_id)
         recorder.record(client_id_sent=client_id, client_pk=client.id, endpoint="token", outcome="success",

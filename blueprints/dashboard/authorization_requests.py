@@ -19,21 +19,13 @@ from blueprints.dashboard.credentials import register_credential_section, render
 from blueprints.dashboard.forms import SelectChoice, sentence
 from blueprints.dashboard.views import load_application, record_action
 from models import Credential, db
-from models.applications import (
-    PAR_EXPIRY_RANGE,
-    ApplicationError,
-    update_authorization_request_policy,
-)
-from models.credential import KEY_ALGORITHMS
-from models.credential_registry import (
-    CredentialError,
-    add_public_key_credential,
-    jwk_thumbprint,
-    list_credentials,
-    parse_public_pem,
-)
+from models.applications import PAR_EXPIRY_RANGE, update_authorization_request_policy
+from models.auth_methods import JAR, KEY_ALGORITHMS
+from models.credential_registry import add_public_key_credential, list_credentials
+from models.credential_uploads import parse_public_pem
+from models.errors import ApplicationError, CredentialError
+from models.key_material import jwk_thumbprint
 
-USE = "jar"
 USE_NAMES = {"private_key_jwt": "Private Key JWT (client authentication)",
              "jar": "signed authorization requests (JAR)"}
 
@@ -57,7 +49,7 @@ class RequestPolicyForm(FlaskForm):
 
 def section_context(client) -> dict:
     return {
-        "jar_keys": list_credentials(client, USE),
+        "jar_keys": list_credentials(client, JAR),
         "jar_form": AddJarKeyForm(formdata=None),
         "request_policy_form": RequestPolicyForm(formdata=None, data={
             "require_signed_request_object": client.require_signed_request_object,
@@ -77,7 +69,7 @@ def add_jar_key(client_id):
     if form.validate_on_submit():
         try:
             check_not_used_elsewhere(client, form.pem.data)
-            credential = add_public_key_credential(client, USE, form.pem.data, alg=form.alg.data,
+            credential = add_public_key_credential(client, JAR, form.pem.data, alg=form.alg.data,
                                                    name=form.name.data or None)
             db.session.commit()
         except CredentialError as error:
@@ -103,7 +95,7 @@ def check_not_used_elsewhere(client, pem: str) -> None:
         db.select(Credential).where(Credential.key_thumbprint == thumbprint)).scalar_one_or_none()
     if existing is None:
         return
-    if existing.client_pk == client.id and existing.usage != USE:
+    if existing.client_pk == client.id and existing.usage != JAR:
         raise CredentialError(
             f"This key is registered for {USE_NAMES.get(existing.usage, existing.usage)} on this application. "
             "A key pair serves one purpose only: generate a separate key pair for signed authorization requests.")

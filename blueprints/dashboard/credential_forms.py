@@ -11,17 +11,17 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.dashboard.forms import SelectChoice, sentence
-from models.certificate_registry import MAX_SUBJECT_DN_CHARS
-from models.credential import KEY_ALGORITHMS
-from models.credential_registry import (
+from models.auth_methods import KEY_ALGORITHMS
+from models.credential_uploads import (
     MAX_PEM_BYTES,
-    CredentialError,
+    MAX_SUBJECT_DN_CHARS,
     check_expiry,
     check_kid,
     parse_expires_at,
     parse_public_pem,
     reject_private_key,
 )
+from models.errors import CredentialError
 from models.timeutil import utcnow
 
 EXPIRY_HINT = "UTC. Leave empty for no expiry. Past it, the credential verifies nothing."

@@ -11,6 +11,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.auth.forms import EmptyForm
+from blueprints.credentials_cli import credential_document
 from blueprints.dashboard import bp
 from blueprints.dashboard.credential_forms import (
     AddCertificateForm,
@@ -24,18 +25,19 @@ from blueprints.dashboard.credentials import register_credential_section, render
 from blueprints.dashboard.forms import sentence
 from blueprints.dashboard.views import load_application, record_action
 from models import db
-from models.applications import active_credentials, update_application
-from models.certificate_registry import add_certificate_credential, add_subject_dn_credential
+from models.applications import update_application
 from models.credential_registry import (
-    CredentialError,
+    active_credentials,
+    add_certificate_credential,
     add_public_key_credential,
-    credential_document,
+    add_subject_dn_credential,
     delete_credential,
     find_credential,
     list_credentials,
     rename_credential,
     set_credential_expiry,
 )
+from models.errors import CredentialError
 
 # The uses whose credentials the rename / expiry / delete routes below manage: what to call
 # one, and the heading of its section on the tab. (JAR keys are added in authorization_requests.py.)

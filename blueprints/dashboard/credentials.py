@@ -20,8 +20,9 @@ from blueprints.dashboard import bp
 from blueprints.dashboard.forms import ChangeAuthMethodForm, sentence
 from blueprints.dashboard.views import load_application, record_action
 from models import db
-from models.applications import ApplicationError, rotate_secret, set_auth_method
-from models.client import SECRET_METHODS
+from models.applications import rotate_secret, set_auth_method
+from models.auth_methods import SECRET_METHODS
+from models.errors import ApplicationError
 
 log = logging.getLogger("appcreds")
 

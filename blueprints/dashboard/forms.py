@@ -21,8 +21,9 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
     def SelectChoice(value, label):  # noqa: N802
         return (value, label)
 
-from models.applications import ApplicationError, check_callback_url
-from models.client import APP_TYPES, AUTH_METHODS, GRANT_TYPES, SECRET_METHODS
+from models.applications import check_callback_url
+from models.auth_methods import APP_TYPES, AUTH_METHODS, CREATE_METHODS, GRANT_TYPES
+from models.errors import ApplicationError
 
 GRANT_TYPE_LABELS = {
     "client_credentials": "Client credentials (machine to machine)",
@@ -30,7 +31,6 @@ GRANT_TYPE_LABELS = {
     "refresh_token": "Refresh token",
 }
 # The methods a new application can start with; the others need a credential registered first.
-CREATE_METHODS = (*SECRET_METHODS, "none")
 MAX_CALLBACK_URLS = 50
 
 

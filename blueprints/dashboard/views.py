@@ -18,16 +18,11 @@ from blueprints.dashboard.forms import (
 )
 from models import AuthEvent, Client, db
 from models.apis import builtin_apis
-from models.applications import (
-    ApplicationError,
-    create_application,
-    find_application,
-    grant_api,
-    record_dashboard_event,
-    revoke_api_grant,
-    update_application,
-)
-from models.client import APP_TYPES
+from models.applications import create_application, find_application, grant_api, revoke_api_grant, update_application
+from models.auth_event import DASHBOARD, record_change
+from models.auth_methods import APP_TYPES
+from models.errors import ApplicationError
+from models.state import app_state
 
 LOG_PAGE_SIZE = 50
 MAX_LOG_PAGE = 100_000  # past this the SQL offset would overflow long before any log is that long
@@ -71,13 +66,13 @@ def load_application(client_id: str) -> Client:
 
 
 def actor() -> dict:
-    """Who did a dashboard action, from where: keyword arguments for record_dashboard_event."""
+    """Who did a dashboard action, from where: keyword arguments for record_change."""
     return {"actor": current_user.email, "source_ip": request.remote_addr}
 
 
 def record_action(client, event_type: str, reason: str) -> None:
     """Log a dashboard action on `client`, with who did it and from where."""
-    record_dashboard_event(client, event_type, reason, **actor())
+    record_change(client, event_type, reason, door=DASHBOARD, **actor())
 
 
 @bp.get("/")
@@ -201,7 +196,7 @@ def logs(client_id):
     """This application's authentication attempts and credential actions, newest first."""
     client = load_application(client_id)
     # Events are buffered per process; write ours now so the page shows the latest attempts.
-    current_app.extensions["appcreds"].events.flush()
+    app_state().events.flush()
     page = max(1, min(request.args.get("page", 1, type=int), MAX_LOG_PAGE))
     query = (db.select(AuthEvent).where(AuthEvent.client_pk == client.id)
              .order_by(AuthEvent.created_at.desc(), AuthEvent.id.desc()))

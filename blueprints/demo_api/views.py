@@ -9,6 +9,7 @@ from joserfc.errors import JoseError
 from blueprints.demo_api import bp
 from blueprints.oauth.client_auth.mtls import binding_thumbprint
 from models.signing_keys import SIGNING_ALG
+from models.state import app_state
 from models.tokens import is_access_token_revoked
 
 
@@ -18,7 +19,7 @@ class InvalidToken(Exception):
 
 def validate_access_token(token: str, audience: str) -> dict:
     """Return the claims of a valid access token for `audience`, or raise InvalidToken."""
-    keys = current_app.extensions["appcreds"].signing_keys.public_key_set()
+    keys = app_state().signing_keys.public_key_set()
     try:
         decoded = jwt.decode(token, keys, algorithms=[SIGNING_ALG])
     except (JoseError, ValueError):

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from flask import current_app
 from flask import request as http_request
 
 from blueprints.oauth.client_auth import query_client
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
 from models import PushedRequest, db
 from models.authorization import claim_pushed_request, find_by_reference
+from models.state import app_state
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 §2.2
 MAX_NOTE_VALUE = 80
@@ -166,7 +166,7 @@ def verified_redirect_uri(client, query, allow_default=True) -> str | None:
 
 def record_request_failure(client, endpoint: str, error: OAuth2Error) -> None:
     """Put a refused request object or request_uri on the application's Logs tab."""
-    current_app.extensions["appcreds"].events.record(
+    app_state().events.record(
         event_type="authorization_request", client_id_sent=client.client_id, client_pk=client.id,
         endpoint=endpoint, method=None, outcome="failure",
         reason_code=getattr(error, "reason_code", None) or error.error, reason=error.description or error.error,

@@ -11,9 +11,10 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import current_app
 
 from blueprints.oauth.client_auth.mtls import binding_thumbprint, check_edge_problem_for_binding
-from blueprints.oauth.tokens import issue_access_token, sign_access_token
+from blueprints.oauth.tokens import issue_access_token, sign_access_token, user_subject
 from models import AuthorizationCode, db
 from models.apis import find_api
+from models.auth_methods import CONFIDENTIAL_METHODS, REFRESH_TOKEN, USER_FLOW_METHODS
 from models.authorization import claim_code, find_code, purge_expired_flow_state
 from models.timeutil import utcnow
 from models.tokens import (
@@ -24,15 +25,6 @@ from models.tokens import (
     revoke_family,
     token_digest,
 )
-
-# RFC 6749 §4.4: only confidential clients may use client_credentials, so never "none".
-CONFIDENTIAL_METHODS = [
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-    "tls_client_auth",
-    "self_signed_tls_client_auth",
-]
 
 
 def certificate_confirmation(client) -> dict | None:
@@ -84,6 +76,7 @@ def _reportable(text: str) -> str:
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     """RFC 6749 §4.4: an application gets a token for itself."""
 
+    # RFC 6749 §4.4: only confidential clients may use client_credentials, so never "none".
     TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def validate_token_request(self):
@@ -104,15 +97,6 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 # --- a user's grants: authorization code (RFC 6749 §4.1) and refresh token (§6) ---------------
 
-# Every method may redeem a code or a refresh token; a public client (none) relies on PKCE.
-USER_FLOW_METHODS = [*CONFIDENTIAL_METHODS, "none"]
-
-
-def user_subject(user) -> str:
-    """RFC 9068 §2.2 `sub` for a person (Auth0's "<connection>|<id>" shape)."""
-    return f"appcreds|{user.id}"
-
-
 def _expiry(claims: dict) -> datetime:
     return datetime.fromtimestamp(claims["exp"], UTC)
 
@@ -124,6 +108,7 @@ def _refresh_token_expiry() -> datetime:
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """RFC 6749 §4.1 with PKCE (pkce.py). Codes are stored as digests and redeemed atomically."""
 
+    # Every method may redeem a code; a public client (none) relies on PKCE.
     TOKEN_ENDPOINT_AUTH_METHODS = USER_FLOW_METHODS
 
     # -- /authorize ------------------------------------------------------------------------
@@ -179,7 +164,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             db.session.rollback()
             revoke_what_code_issued(code)
             raise InvalidGrantError("the authorization code was already used; the tokens it issued are revoked")
-        if client.check_grant_type("refresh_token"):
+        if client.check_grant_type(REFRESH_TOKEN):
             response["refresh_token"] = add_refresh_token(
                 client, user, code.audience, code.scopes, family_id, _refresh_token_expiry(),
                 certificate_thumbprint=(confirmation or {}).get("x5t#S256"),

@@ -10,8 +10,9 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as AuthlibIntrospectionEndpoint
 from flask import current_app
 
-from blueprints.oauth.grants import CONFIDENTIAL_METHODS, user_subject
 from blueprints.oauth.revocation import PresentedRefreshToken, find_token
+from blueprints.oauth.tokens import user_subject
+from models.auth_methods import CONFIDENTIAL_METHODS
 
 # RFC 7662 §2.2 members copied from an access token's claims.
 ACCESS_TOKEN_MEMBERS = ("scope", "client_id", "exp", "iat", "sub", "aud", "iss", "jti", "cnf")

@@ -4,8 +4,7 @@ from flask import current_app, url_for
 from blueprints.oauth import pkce
 from blueprints.oauth.introspection import IntrospectionEndpoint
 from blueprints.oauth.revocation import RevocationEndpoint
-from models.client import MTLS_METHODS
-from models.credential import KEY_ALGORITHMS
+from models.auth_methods import KEY_ALGORITHMS, MTLS_METHODS
 from models.signing_keys import SIGNING_ALG
 
 

@@ -23,9 +23,10 @@ from blueprints.oauth.authorization_requests import (
     record_request_failure,
     validate_parameters,
 )
-from blueprints.oauth.grants import USER_FLOW_METHODS, purge_now_and_then
+from blueprints.oauth.grants import purge_now_and_then
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
 from models import PushedRequest, db
+from models.auth_methods import USER_FLOW_METHODS
 from models.timeutil import utcnow
 from models.tokens import token_digest
 

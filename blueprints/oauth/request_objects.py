@@ -20,11 +20,10 @@ from authlib.oauth2.base import OAuth2Error
 from flask import current_app
 
 from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
-from models.credential import KEY_ALGORITHMS
-from models.credential_registry import public_key_of
+from models.auth_methods import JAR, KEY_ALGORITHMS
+from models.key_material import public_key_of
 from models.timeutil import utcnow
 
-USE = "jar"
 MAX_REQUEST_OBJECT_BYTES = 16 * 1024
 MAX_TIME_DISTANCE = 60 * 60     # Auth0: exp and nbf at most 60 minutes from now
 MAX_JTI_BYTES = 64              # Auth0's limit
@@ -103,7 +102,7 @@ def check_header(header: dict) -> None:
 def check_signature(client, header: dict, signing_input: bytes, signature: bytes) -> None:
     now = utcnow()
     # Only keys registered for JAR: a Private Key JWT key signs client assertions, nothing else.
-    current = [c for c in client.credentials if c.usage == USE and not c.is_expired(now)]
+    current = [c for c in client.credentials if c.usage == JAR and not c.is_expired(now)]
     if not current:
         raise RequestObjectError("no_jar_key", "the application has no key registered for signed requests")
     kid = header.get("kid")

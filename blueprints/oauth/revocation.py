@@ -15,9 +15,9 @@ from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as AuthlibRevocationEndpoint
 
-from blueprints.oauth.grants import USER_FLOW_METHODS
 from blueprints.oauth.tokens import read_access_token
 from models import RefreshToken, db
+from models.auth_methods import USER_FLOW_METHODS
 from models.timeutil import utcnow
 from models.tokens import find_refresh_token, is_access_token_revoked, revoke_access_tokens, revoke_family
 

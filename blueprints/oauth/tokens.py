@@ -11,6 +11,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from models.signing_keys import SIGNING_ALG
+from models.state import app_state
+
+
+def user_subject(user) -> str:
+    """RFC 9068 §2.2 `sub` for a person (Auth0's "<connection>|<id>" shape)."""
+    return f"appcreds|{user.id}"
 
 
 def issue_access_token(client, audience: str, scopes: list[str], subject: str, confirmation=None) -> dict:
@@ -22,7 +28,7 @@ def sign_access_token(client, audience: str, scopes: list[str], subject: str, co
     """Sign an access token; returns the token response and the claims (their jti and exp, for revocation)."""
     now = int(time.time())
     lifetime = int(current_app.config["APPCREDS_ACCESS_TOKEN_LIFETIME"])
-    kid, key = current_app.extensions["appcreds"].signing_keys.current()
+    kid, key = app_state().signing_keys.current()
     claims = {  # RFC 9068 §2.2
         "iss": current_app.config["APPCREDS_ISSUER"],
         "sub": subject,
@@ -52,7 +58,7 @@ def read_access_token(token: str) -> dict | None:
     """
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
         return None
-    keys = current_app.extensions["appcreds"].signing_keys.public_key_set()
+    keys = app_state().signing_keys.public_key_set()
     try:
         decoded = jwt.decode(token, keys, algorithms=[SIGNING_ALG])
     except (JoseError, ValueError):

@@ -2,7 +2,7 @@
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
 from blueprints.extensions import csrf
 from blueprints.oauth import bp
@@ -11,6 +11,7 @@ from blueprints.oauth.client_auth import record_rejected_request
 from blueprints.oauth.metadata import server_metadata
 from blueprints.oauth.par import push_authorization_request
 from blueprints.oauth.server import authorization, body_parameters
+from models.state import app_state
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -100,7 +101,7 @@ def par():
 @bp.get("/.well-known/jwks.json")
 def jwks():
     """The public half of the signing keys: current, next and previous (RFC 7517)."""
-    response = jsonify(current_app.extensions["appcreds"].signing_keys.public_jwks())
+    response = jsonify(app_state().signing_keys.public_jwks())
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return response

@@ -8,7 +8,7 @@ import requests
 
 from models import User, db
 from models.applications import create_application, find_application, grant_api, set_auth_method
-from models.certificate_registry import add_certificate_credential, add_subject_dn_credential
+from models.credential_registry import add_certificate_credential, add_subject_dn_credential
 from tests.certificates import (
     foreign_ca,
     issue_client_certificate,

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from models.credential_registry import CredentialError
+from models.errors import CredentialError
 from tests.factories import DEMO_API, ISSUER, last_event, make_rsa_key, register_key, sign_compact
 from tests.oauth.flow import (
     CALLBACK,

@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import InvalidClientError
-from flask import current_app, g
+from flask import g
 from flask import request as http_request
 
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
 from models import Client
+from models.state import app_state
 
 # Parameters that carry a credential; RFC 6749 §2.3.1 forbids them in the request URI.
 CREDENTIAL_PARAMETERS = ("client_secret", "client_assertion", "client_assertion_type")
@@ -55,7 +56,7 @@ def query_client(client_id: str) -> Client | None:
     checked against the database once per HTTP request."""
     found = g.setdefault("appcreds_clients", {})
     if client_id not in found:
-        found[client_id] = current_app.extensions["appcreds"].client_snapshots.find(client_id)
+        found[client_id] = app_state().client_snapshots.find(client_id)
     return found[client_id]
 
 
@@ -150,7 +151,7 @@ def _presented_mechanisms(request, attempt):
 def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str) -> None:
     client = attempt.get("client")
     sent = attempt.get("client_id_sent")
-    current_app.extensions["appcreds"].events.record(
+    app_state().events.record(
         event_type="client_authentication",
         client_id_sent=sent[:128] if sent else None,
         client_pk=client.id if client is not None else None,

@@ -27,8 +27,8 @@ from flask import request as http_request
 
 from blueprints.oauth.client_auth import Mechanism
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
-from models.applications import active_credentials
-from models.credential_registry import certificate_thumbprint
+from models.credential_registry import active_credentials
+from models.key_material import certificate_thumbprint
 from models.timeutil import utcnow
 
 MAX_CERTIFICATE_HEADER_BYTES = 4096  # Auth0's edge contract: the leaf only, at most 4096 bytes

@@ -23,14 +23,13 @@ from blueprints.oauth.client_auth import Mechanism
 from blueprints.oauth.errors import ClientAuthFailure
 from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
 from models import UsedAssertion, db
-from models.credential import KEY_ALGORITHMS
-from models.credential_registry import public_key_of
+from models.auth_methods import KEY_ALGORITHMS, PRIVATE_KEY_JWT
+from models.key_material import public_key_of
 from models.timeutil import utcnow
 
 log = logging.getLogger("appcreds.private_key_jwt")
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-USE = "private_key_jwt"
 MAX_CLAIM_LENGTH = 64  # Auth0's limit for iss, sub and jti
 # typ values meaning "a JWT" or, in draft-ietf-oauth-rfc7523bis, "a client assertion".
 ACCEPTED_TYPES = ("jwt", "client-authentication+jwt")
@@ -140,7 +139,7 @@ def check_header(header: dict) -> None:
 def check_signature(client, assertion: Assertion) -> None:
     """Verify with a registered, current key whose alg is the header's (kid selects, or try each)."""
     header, now = assertion.header, utcnow()
-    registered = [c for c in client.credentials if c.usage == USE]
+    registered = [c for c in client.credentials if c.usage == PRIVATE_KEY_JWT]
     current = [c for c in registered if not c.is_expired(now)]
     # The application must hold at least one current key: deleted or expired keys verify nothing.
     if not current:

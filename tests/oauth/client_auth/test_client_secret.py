@@ -7,6 +7,7 @@ import pytest
 
 from models import db
 from models.applications import find_application, rotate_secret
+from models.state import app_state
 from tests.factories import DEMO_API, TOKEN_URL, last_event, make_app
 
 GENERIC_FAILURE = {"error": "invalid_client", "error_description": "client authentication failed"}
@@ -50,7 +51,7 @@ def test_accepts_basic_with_form_encoded_credentials(client, app):
     with app.app_context():
         application = find_application(client_id)
         application.secret_ciphertext = None
-        box = app.extensions["appcreds"].secret_box
+        box = app_state(app).secret_box
         secret = "a b+c%d:e"
         application.secret_ciphertext, application.secret_digest = box.encrypt(secret), box.digest(secret)
         db.session.commit()

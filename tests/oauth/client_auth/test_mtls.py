@@ -10,8 +10,7 @@ from cryptography.x509.oid import NameOID
 from blueprints.oauth.client_auth import mtls
 from models import db
 from models.applications import find_application, set_auth_method
-from models.certificate_registry import add_certificate_credential, add_subject_dn_credential
-from models.credential_registry import delete_credential
+from models.credential_registry import add_certificate_credential, add_subject_dn_credential, delete_credential
 from models.timeutil import utcnow
 from tests.certificates import foreign_ca, issue_client_certificate, name, self_signed_certificate, trusted_ca
 from tests.factories import DEMO_API, TOKEN_URL, last_event, make_app
