@@ -70,6 +70,17 @@ def test_clients_commands(fresh_instance):
     gone = flask_cli(fresh_instance, "clients", "rotate-secret", client_id, check=False)
     assert gone.returncode != 0 and "no application has client id" in gone.stderr
 
+    # Each change is in the event log when its command exits; the refusals left nothing.
+    engine = create_engine(f"sqlite:///{fresh_instance}/appcreds.sqlite")
+    with engine.connect() as connection:
+        recorded = connection.exec_driver_sql(
+            "SELECT event_type, actor FROM auth_events WHERE endpoint = 'cli' ORDER BY id").all()
+    engine.dispose()
+    assert [event_type for event_type, _ in recorded] == [
+        "application_created", "api_grants_changed", "secret_rotated", "auth_method_changed", "api_grants_changed",
+        "settings_changed", "proof_of_possession_changed", "application_deleted"]
+    assert {actor for _, actor in recorded} == {"command line"}
+
 
 def test_users_create(fresh_instance):
     flask_cli(fresh_instance, "setup")

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwcrypto import jwk
 
-from blueprints.credentials_cli import credential_document
+from blueprints.cli.credentials import credential_document
 from models import Credential, db
 from models.applications import find_application, set_auth_method
 from models.credential_registry import (

@@ -1,4 +1,4 @@
-"""`flask credentials ...` (blueprints/credentials_cli.py), run in-process with Flask's CLI runner."""
+"""`flask credentials ...` (blueprints/cli/credentials.py), run in-process with Flask's CLI runner."""
 import datetime as dt
 import json
 

@@ -1,12 +1,12 @@
-"""`flask credentials add --use self_signed_tls_client_auth | tls_client_auth` (blueprints/credentials_cli.py),
+"""`flask credentials add --use self_signed_tls_client_auth | tls_client_auth` (blueprints/cli/credentials.py),
 and list / delete with mTLS credentials; the private_key_jwt behaviour is in test_credentials_cli.py."""
 import json
 
 import pytest
 
-from models import Credential, db
 from tests.certificates import issue_client_certificate, name, self_signed_certificate, trusted_ca
 from tests.factories import make_app, make_rsa_key, public_pem
+from tests.test_credentials_cli import stored_count, write
 
 
 @pytest.fixture
@@ -14,19 +14,8 @@ def client_id(app):
     return make_app(app)[0]
 
 
-def write(tmp_path, text, filename="cert.pem"):
-    path = tmp_path / filename
-    path.write_text(text)
-    return str(path)
-
-
 def add(runner, client_id, use, *options):
     return runner.invoke(args=["credentials", "add", client_id, "--use", use, *options])
-
-
-def stored_count(app):
-    with app.app_context():
-        return db.session.execute(db.select(db.func.count(Credential.id))).scalar_one()
 
 
 # --- self_signed_tls_client_auth ------------------------------------------------------------------
