@@ -27,7 +27,9 @@ MANAGEMENT_SCOPES = {
     "delete:client_credentials": "Delete credentials",
     "read:client_grants": "Read API grants",
     "create:client_grants": "Grant APIs",
+    "update:client_grants": "Change the scopes of API grants",
     "delete:client_grants": "Revoke API grants",
+    "read:logs": "Read the event log",
 }
 
 

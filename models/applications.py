@@ -12,8 +12,10 @@ from models.apis import find_api
 from models.auth_methods import (
     APP_TYPES,
     AUTH_METHODS,
+    CLIENT_CREDENTIALS,
     CLIENT_SECRET_BASIC,
     CREATE_METHODS,
+    DEFAULT_GRANT_TYPES,
     GRANT_TYPES,
     JAR,
     MACHINE_TO_MACHINE,
@@ -33,7 +35,7 @@ def create_application(name, app_type, method=CLIENT_SECRET_BASIC, grant_types=N
     client = Client(client_id=generate_client_id(), token_endpoint_auth_method=CLIENT_SECRET_BASIC,
                     grant_types=[], callback_urls=[], credentials=[], grants=[])
     update_application(client, name=name, app_type=app_type, description=description,
-                       grant_types=grant_types if grant_types is not None else ["client_credentials"],
+                       grant_types=grant_types if grant_types is not None else default_grant_types(app_type),
                        callback_urls=callback_urls or [])
     if method not in CREATE_METHODS:
         raise ApplicationError(f"a new application starts with a client secret or none; register "
@@ -54,9 +56,7 @@ def update_application(client, name=None, app_type=None, description=None, grant
     if app_type is not None:
         if app_type not in APP_TYPES:
             raise ApplicationError(f"the application type must be one of {', '.join(APP_TYPES)}")
-        if app_type == MACHINE_TO_MACHINE and client.token_endpoint_auth_method == NONE:
-            raise ApplicationError("a machine-to-machine application must authenticate; switch it from none "
-                                   "to an authentication method first")
+        check_method_fits_app_type(app_type, client.token_endpoint_auth_method)
         client.app_type = app_type
     if description is not None:
         if len(description) > 2000:
@@ -111,12 +111,18 @@ def check_callback_url(url: str) -> None:
         raise ApplicationError(f"callback URL {url!r} must use https (http only for localhost)")
 
 
+def check_method_fits_app_type(app_type: str, method: str) -> None:
+    """RFC 6749 §4.4: client credentials is for confidential clients only, so a machine-to-machine
+    application must authenticate; it can never be a public client (`none`)."""
+    if app_type == MACHINE_TO_MACHINE and method == NONE:
+        raise ApplicationError("a machine-to-machine application must authenticate; it cannot be public (none)")
+
+
 def set_auth_method(client, method: str) -> str | None:
     """Switch the application's one authentication method; returns a new secret if one was made."""
     if method not in AUTH_METHODS:
         raise ApplicationError(f"unknown authentication method {method}")
-    if method == NONE and client.app_type == MACHINE_TO_MACHINE:
-        raise ApplicationError("a machine-to-machine application must authenticate; it cannot be public (none)")
+    check_method_fits_app_type(client.app_type, method)
     if method in USES and not active_credentials(client, method):
         raise ApplicationError(f"register a credential for {method} before switching to it")
     new_secret = None
@@ -160,5 +166,26 @@ def revoke_api_grant(client, audience: str) -> None:
     client.grants.remove(grant)
 
 
+def default_grant_types(app_type: str) -> list[str]:
+    """What a new application of this type can do when nobody says otherwise (Auth0's defaults)."""
+    return list(DEFAULT_GRANT_TYPES.get(app_type, (CLIENT_CREDENTIALS,)))
+
+
 def find_application(client_id: str) -> Client | None:
     return db.session.execute(db.select(Client).where(Client.client_id == client_id)).scalar_one_or_none()
+
+
+def lock_application(client_id: str) -> Client | None:
+    """The application, loaded for a change no concurrent change can interleave with.
+
+    The first statement of the transaction bumps its version: that takes the row's write lock
+    (PostgreSQL) or the database's (SQLite) until commit, so a second writer waits, then reads
+    the first one's result. Two concurrent changes end as one after the other, never a mixture.
+    """
+    db.session.rollback()  # a transaction that has read before cannot upgrade safely (SQLite WAL)
+    clients = Client.__table__
+    claimed = db.session.execute(db.update(clients).where(clients.c.client_id == client_id)
+                                 .values(version=clients.c.version + 1))
+    if claimed.rowcount == 0:
+        return None
+    return find_application(client_id)

@@ -38,6 +38,7 @@ class AuthEvent(db.Model):
     # The protocol endpoint of an attempt (token, par, ...), or the door a change came through (DOORS).
     endpoint = db.Column(db.String(32), nullable=True)
     method = db.Column(db.String(40), nullable=True)
+    grant_type = db.Column(db.String(40), nullable=True)  # of a token request (the Management API's log types)
     outcome = db.Column(db.String(10), nullable=False)  # success | failure
     reason_code = db.Column(db.String(64), nullable=False)
     reason = db.Column(db.Text, nullable=False)

@@ -59,3 +59,12 @@ APP_TYPES = {
 }
 CLIENT_CREDENTIALS, AUTHORIZATION_CODE, REFRESH_TOKEN = "client_credentials", "authorization_code", "refresh_token"
 GRANT_TYPES = (CLIENT_CREDENTIALS, AUTHORIZATION_CODE, REFRESH_TOKEN)
+# What a new application can do when its creator names no grant types (Auth0's defaults by type):
+# the authorization-code flow with refresh tokens for the interactive types, client credentials
+# for a machine-to-machine application (and for a regular web application, which has a back end).
+DEFAULT_GRANT_TYPES = {
+    "regular_web": (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS),
+    "spa": (AUTHORIZATION_CODE, REFRESH_TOKEN),
+    "native": (AUTHORIZATION_CODE, REFRESH_TOKEN),
+    MACHINE_TO_MACHINE: (CLIENT_CREDENTIALS,),
+}

@@ -24,7 +24,9 @@ class Credential(db.Model):
 
     id = db.Column(db.String(40), primary_key=True, default=generate_credential_id)
     client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True)
-    usage = db.Column(db.String(40), nullable=False)
+    # What the credential is for (models/auth_methods.py USES); None while registered but referenced by
+    # no use yet (Auth0: created through the Management API, "not yet enabled"): it verifies nothing.
+    usage = db.Column(db.String(40), nullable=True)
     credential_type = db.Column(db.String(20), nullable=False)
     name = db.Column(db.String(128), nullable=False, default="")
     kid = db.Column(db.String(64), nullable=True)

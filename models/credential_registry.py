@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from models import Credential, db
 from models.auth_methods import (
     CERT_SUBJECT_DN,
+    JAR,
     KEY_ALGORITHMS,
     MAX_CREDENTIALS_PER_USE,
     PUBLIC_KEY,
@@ -25,6 +26,7 @@ from models.auth_methods import (
     USES,
     X509_CERT,
 )
+from models.credential import generate_credential_id
 from models.credential_uploads import (
     MAX_SUBJECT_DN_CHARS,
     check_certificate_not_expired,
@@ -37,23 +39,24 @@ from models.credential_uploads import (
     parse_public_pem,
     reject_private_key,
 )
-from models.errors import CredentialError
+from models.errors import CredentialError, DuplicateCredentialError
 from models.key_material import certificate_thumbprint, jwk_thumbprint, key_thumbprint
 from models.timeutil import utcnow
 
 
 def add_public_key_credential(client, use, pem, alg="RS256", name=None, kid=None, expires_at=None,
                               parse_expiry_from_cert=False) -> Credential:
-    """Register a public key (or a certificate's key) for `use`; raises CredentialError, storing nothing."""
+    """Register a public key (or a certificate's key) for `use`, or for no use yet (None: the Management
+    API's "not yet enabled" until referenced); raises CredentialError, storing nothing."""
     now = utcnow()
-    if USES.get(use) != PUBLIC_KEY:
+    if use is not None and USES.get(use) != PUBLIC_KEY:
         raise CredentialError(f"The use {use[:40]} does not take a public key; public keys are for "
                               f"{', '.join(PUBLIC_KEY_USES)}.")
     if alg not in KEY_ALGORITHMS:
         raise CredentialError(f"The algorithm must be one of {', '.join(KEY_ALGORITHMS)}.")
     name = check_name(name)
     parsed = parse_public_pem(pem, now)  # first: a pasted private key must be reported whatever else is wrong
-    check_room_for(client, use)
+    check_room_for(client, use, PUBLIC_KEY)
     if parse_expiry_from_cert:
         if parsed.certificate is None:
             raise CredentialError("An expiry can be taken only from a certificate; this is a public key.")
@@ -66,12 +69,12 @@ def add_public_key_credential(client, use, pem, alg="RS256", name=None, kid=None
     if kid is None:
         kid = thumbprint
     check_kid(kid)
-    if any(c.kid == kid for c in client.credentials if c.usage == use):
-        raise CredentialError(f"Another {use} key of this application already has the key ID {kid}.")
+    check_kid_unique(client, use, kid)
     certificate = parsed.certificate
     credential = Credential(
-        usage=use, credential_type=PUBLIC_KEY, name=name or f"{alg} key added {now:%Y-%m-%d}", kid=kid,
-        alg=alg, pem=parsed.pem, key_thumbprint=thumbprint, expires_at=expires_at,
+        id=generate_credential_id(), usage=use, credential_type=PUBLIC_KEY,
+        name=name or f"{alg} key added {now:%Y-%m-%d}", kid=kid, alg=alg,
+        pem=parsed.pem, key_thumbprint=thumbprint, expires_at=expires_at,
         thumbprint_sha256=certificate_thumbprint(certificate) if certificate is not None else None,
         created_at=now, updated_at=now,
     )
@@ -79,11 +82,21 @@ def add_public_key_credential(client, use, pem, alg="RS256", name=None, kid=None
     return credential
 
 
-def check_room_for(client, use: str) -> None:
-    """At most two credentials per use, so a key can be rotated with no downtime (Auth0's limit)."""
-    if sum(1 for c in client.credentials if c.usage == use) >= MAX_CREDENTIALS_PER_USE:
-        raise CredentialError(f"This application already has {MAX_CREDENTIALS_PER_USE} credentials for "
-                              f"{use}, the most it can hold at once. Delete one before adding another.")
+def check_room_for(client, use: str | None, credential_type: str) -> None:
+    """At most two credentials per use, so a key can be rotated with no downtime (Auth0's limit);
+    and at most two of a type that no use references yet."""
+    held = [c for c in client.credentials if c.usage == use and (use or c.credential_type == credential_type)]
+    if len(held) >= MAX_CREDENTIALS_PER_USE:
+        what = f"for {use}" if use else f"of type {credential_type} that no method uses yet"
+        raise CredentialError(f"This application already has {MAX_CREDENTIALS_PER_USE} credentials {what}, "
+                              "the most it can hold at once. Delete one before adding another.")
+
+
+def check_kid_unique(client, use: str | None, kid: str, ignore=None) -> None:
+    """A kid names one key among those of a use (among all the public keys while there is no use)."""
+    for other in client.credentials:
+        if other is not ignore and other.kid == kid and (use is None or other.usage in (use, None)):
+            raise CredentialError(f"Another {use or 'public'} key of this application already has the key ID {kid}.")
 
 
 def check_key_not_registered(thumbprint: str) -> None:
@@ -92,7 +105,7 @@ def check_key_not_registered(thumbprint: str) -> None:
         db.select(Credential).where(Credential.key_thumbprint == thumbprint)
     ).scalar_one_or_none()
     if existing is not None:
-        raise CredentialError("This public key is already registered (for this or another application, or "
+        raise DuplicateCredentialError("This public key is already registered (for this or another application, or "
                               "another use). Generate a separate key pair for each application and use.")
 
 
@@ -110,9 +123,18 @@ def set_credential_expiry(credential: Credential, expires_at: datetime | None) -
 
 
 def delete_credential(client, credential: Credential) -> None:
-    """Remove the credential; assertions signed with its key fail from the moment this commits."""
+    """Remove the credential; assertions signed with its key fail from the moment this commits.
+
+    The last current credential of the method in force (or of required signed requests) is kept
+    until it is replaced: without it the application could no longer authenticate at all.
+    """
     if credential.client_pk != client.id:
         raise CredentialError("This credential belongs to another application.")
+    if is_relied_on(client, credential) and active_credentials(client, credential.usage) == [credential]:
+        raise CredentialError(
+            f"This is the only current {credential.usage} credential of the application, which "
+            f"{'requires signed requests' if credential.usage == JAR else 'authenticates with ' + credential.usage}. "
+            "Register and use another credential, or switch the method, before deleting it.")
     client.credentials.remove(credential)
     db.session.delete(credential)
 
@@ -125,18 +147,58 @@ def list_credentials(client, use: str | None = None) -> list[Credential]:
     return [c for c in client.credentials if use is None or c.usage == use]
 
 
-def add_certificate_credential(client, pem, name=None) -> Credential:
+def is_relied_on(client, credential: Credential) -> bool:
+    """True when the method in force, or required signed requests, use this credential."""
+    if credential.usage == JAR:
+        return bool(client.require_signed_request_object)
+    return credential.usage is not None and credential.usage == client.token_endpoint_auth_method
+
+
+def reference_credentials(client, use: str, credential_ids: list[str]) -> None:
+    """Make exactly these registered credentials the ones `use` relies on (Auth0: the credentials listed
+    in client_authentication_methods or signed_request_object). The ones it relied on before and not
+    listed stay registered, unreferenced. Raises CredentialError, changing nothing."""
+    if len(credential_ids) != len(set(credential_ids)):
+        raise CredentialError("A credential is listed twice.")
+    if len(credential_ids) > MAX_CREDENTIALS_PER_USE:
+        raise CredentialError(f"At most {MAX_CREDENTIALS_PER_USE} credentials can be used for {use} at once.")
+    chosen = []
+    for index, credential_id in enumerate(credential_ids):
+        where = f"credentials[{index}]"
+        credential = find_credential(client, credential_id)
+        if credential is None:
+            owner = "another application" if db.session.get(Credential, credential_id) else "no application"
+            raise CredentialError(f"{where}: the credential {credential_id[:40]} belongs to {owner}.")
+        if credential.credential_type != USES[use]:
+            raise CredentialError(f"{where}: {credential.id} is a {credential.credential_type} credential; "
+                                  f"{use} uses {USES[use]} credentials.")
+        # A key pair serves one purpose: a JAR key never authenticates the client, and the reverse.
+        if credential.usage not in (None, use):
+            raise CredentialError(f"{where}: {credential.id} is used for {credential.usage}; "
+                                  f"register a separate credential for {use}.")
+        chosen.append(credential)
+    for credential in chosen:
+        if credential.kid:
+            check_kid_unique(client, use, credential.kid, ignore=credential)
+    for credential in client.credentials:
+        if credential.usage == use and credential not in chosen:
+            credential.usage = None
+    for credential in chosen:
+        credential.usage = use
+
+
+def add_certificate_credential(client, pem, name=None, use: str | None = SELF_SIGNED_TLS_CLIENT_AUTH) -> Credential:
     """self_signed_tls_client_auth (RFC 8705 §2.2): register a certificate, recognised later by the
     SHA-256 thumbprint of its DER form; it expires with the certificate. Raises CredentialError."""
     now = utcnow()
     certificate = parse_certificate_pem(pem)  # first: a pasted private key must be reported whatever else is wrong
     name = check_name(name)
     check_certificate_valid_now(certificate, now)
-    check_room_for(client, SELF_SIGNED_TLS_CLIENT_AUTH)
+    check_room_for(client, use, X509_CERT)
     key_id = key_thumbprint(certificate.public_key())
     check_key_not_registered(key_id)
     credential = Credential(
-        usage=SELF_SIGNED_TLS_CLIENT_AUTH, credential_type=X509_CERT,
+        id=generate_credential_id(), usage=use, credential_type=X509_CERT,
         name=name or f"{_common_name(certificate.subject)} (added {now:%Y-%m-%d})",
         pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         thumbprint_sha256=certificate_thumbprint(certificate), key_thumbprint=key_id,
@@ -146,7 +208,8 @@ def add_certificate_credential(client, pem, name=None) -> Credential:
     return credential
 
 
-def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expires_at=None) -> Credential:
+def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expires_at=None,
+                              use: str | None = TLS_CLIENT_AUTH) -> Credential:
     """tls_client_auth (RFC 8705 §2.1): register a subject DN, typed or taken from a CA-issued
     certificate (whose notAfter is then the expiry, unless one is given). Raises CredentialError."""
     now = utcnow()
@@ -172,11 +235,11 @@ def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expi
     if len(dn) > MAX_SUBJECT_DN_CHARS:
         raise CredentialError(f"This subject DN has {len(dn)} characters; at most {MAX_SUBJECT_DN_CHARS} "
                               "are accepted.")
-    check_room_for(client, TLS_CLIENT_AUTH)
+    check_room_for(client, use, CERT_SUBJECT_DN)
     check_expiry(expires_at, now)
-    if any(c.subject_dn == dn for c in client.credentials if c.usage == TLS_CLIENT_AUTH):
-        raise CredentialError(f"This application already has the subject DN {dn} registered.")
-    credential = Credential(usage=TLS_CLIENT_AUTH, credential_type=CERT_SUBJECT_DN, subject_dn=dn,
+    if any(c.subject_dn == dn for c in client.credentials if c.credential_type == CERT_SUBJECT_DN):
+        raise DuplicateCredentialError(f"This application already has the subject DN {dn} registered.")
+    credential = Credential(id=generate_credential_id(), usage=use, credential_type=CERT_SUBJECT_DN, subject_dn=dn,
                             name=name or f"{dn[:100]} (added {now:%Y-%m-%d})", expires_at=expires_at,
                             created_at=now, updated_at=now)
     client.credentials.append(credential)

@@ -11,3 +11,7 @@ class ApplicationError(ValueError):
 
 class CredentialError(ApplicationError):
     """A credential that cannot be registered or changed, with a sentence that says why."""
+
+
+class DuplicateCredentialError(CredentialError):
+    """The key, certificate or subject DN is registered already (the Management API's 409 Conflict)."""

@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from blueprints.oauth.client_auth.private_key_jwt import purge_used_assertions
-from models import UsedAssertion, db
+from models import Credential, UsedAssertion, db
 from models.applications import find_application, set_auth_method
 from models.credential_registry import delete_credential, find_credential, rename_credential
+from models.errors import CredentialError
 from models.timeutil import utcnow
 from tests.conftest import _make_app
 from tests.factories import (
@@ -431,11 +432,15 @@ def test_refuses_the_kid_of_an_expired_key_while_another_is_current(client, app,
 
 
 def test_refuses_an_application_whose_only_key_was_deleted(client, app, jwt_app):
-    """The method must be private_key_jwt with at least one current key."""
+    """The method must be private_key_jwt with at least one current key. The registry refuses to delete
+    the last key in use, so the row is removed underneath it, as a database restore or a hand edit would."""
     client_id, key, kid = jwt_app
     with app.app_context():
         application = find_application(client_id)
-        delete_credential(application, application.credentials[0])
+        with pytest.raises(CredentialError, match="only current private_key_jwt credential"):
+            delete_credential(application, application.credentials[0])
+        db.session.rollback()
+        db.session.execute(db.delete(Credential).where(Credential.client_pk == application.id))
         db.session.commit()
     assert_refused(assertion_request(client, make_assertion(client_id, key, kid)),
                    app, client_id, "no_current_key")
