@@ -1,7 +1,19 @@
-"""The dashboard: applications, their settings, credentials and logs (administrators only)."""
-from flask import Blueprint
+"""The dashboard: applications, their settings, credentials and logs (administrators only).
 
-bp = Blueprint("dashboard", __name__)
+    common.py              the blueprint `bp`, its admin guard and CSRF page, and what every route
+                           shares: load an application, commit a change or show why not, record it
+    views.py               the application list, create, settings, delete, API access, logs
+    credentials_tab.py     the Credentials tab's sections in page order, and `render_credentials`
+    credentials.py         the tab itself, the client secret (reveal, rotate), the method switch
+    credential_sections.py Private Key JWT keys, mTLS certificates and subject DNs, certificate-bound
+                           tokens, and every credential row's rename, expiry and delete
+    jar_par_section.py     keys for signed authorization requests (JAR) and the JAR/PAR policy
+    forms.py, credential_forms.py   the forms, each input checked on its own field
 
-# The Credentials tab's JAR/PAR section registers itself with credentials.py.
-from blueprints.dashboard import authorization_requests, views  # noqa: E402,F401
+A route module imports common.py, credentials_tab.py and the forms, never another route module;
+this file imports the route modules so their routes are on `bp` before the app registers it.
+"""
+from blueprints.dashboard import credential_sections, credentials, jar_par_section, views  # noqa: F401
+from blueprints.dashboard.common import bp
+
+__all__ = ["bp"]

@@ -1,17 +1,20 @@
-"""Forms of the Credentials tab's Private Key JWT and mTLS sections (credential_sections.py).
+"""Forms of the Credentials tab's credential sections: Private Key JWT keys, mTLS certificates and
+subject DNs, the rows' rename and expiry, certificate-bound tokens (credential_sections.py), and
+JAR keys with the JAR/PAR request policy (jar_par_section.py).
 
-The rules are the registry's (models/credential_registry.py): each form runs the registry's own
-checks in `validate_<field>` so a refusal lands on the field it is about, before anything is
-written. A PEM comes pasted or as a file, never both. Field names carry their section's prefix
-(key_, certificate_, dn_) because every section shares one page.
+The rules are the upload policy's (models/credential_uploads.py): each form runs its checks in
+`validate_<field>` through `check_field`, so a refusal lands on the field it is about, before
+anything is written. A PEM comes pasted or as a file, never both. Field names carry their
+section's prefix (key_, certificate_, dn_) because every section shares one page.
 """
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from blueprints.dashboard.forms import SelectChoice, sentence
-from models.auth_methods import KEY_ALGORITHMS
+from blueprints.dashboard.forms import SelectChoice, check_field
+from models.applications import PAR_EXPIRY_RANGE
+from models.auth_methods import KEY_ALGORITHMS, PRIVATE_KEY_JWT
 from models.credential_uploads import (
     MAX_PEM_BYTES,
     MAX_SUBJECT_DN_CHARS,
@@ -24,23 +27,13 @@ from models.credential_uploads import (
 from models.errors import CredentialError
 from models.timeutil import utcnow
 
-EXPIRY_HINT = "UTC. Leave empty for no expiry. Past it, the credential verifies nothing."
-
-
-def _registry_check(check, *args):
-    """Run a registry check; its CredentialError becomes the field's ValidationError."""
-    try:
-        return check(*args)
-    except CredentialError as error:
-        raise ValidationError(sentence(error)) from None
-
 
 def expiry_value(field):
     """The field's expiry as an aware datetime (None when empty), checked as the registry does."""
     if not (field.data or "").strip():
         return None
-    expires_at = _registry_check(parse_expires_at, field.data)
-    _registry_check(check_expiry, expires_at, utcnow())
+    expires_at = check_field(parse_expires_at, field.data)
+    check_field(check_expiry, expires_at, utcnow())
     return expires_at
 
 
@@ -61,6 +54,10 @@ class PemUploadForm(FlaskForm):
             return None
         return self[self.file_field] if uploaded else self[self.pem_field]
 
+    def refusal_field(self):
+        """The field a refusal from the registry belongs on: the one the PEM came in."""
+        return self.pem_source()
+
     def pem_text(self):
         """The PEM as text or bytes (a file is read up to one byte past the limit: "too large")."""
         upload = self[self.file_field].data
@@ -73,7 +70,7 @@ class PemUploadForm(FlaskForm):
         """Run `parse` on the PEM if it came in `field`; a refusal becomes this field's error."""
         if self.pem_source() is not field:
             return None
-        return _registry_check(parse, self.pem_text())
+        return check_field(parse, self.pem_text())
 
     def drop_private_keys(self) -> None:
         """Before the form is shown again: never send a pasted private key back in the page."""
@@ -88,7 +85,7 @@ class PemUploadForm(FlaskForm):
         pasted, uploaded = (self[self.pem_field].data or "").strip(), self[self.file_field].data
         if pasted and uploaded:
             # Said whatever else is wrong: a pasted private key is reported, not just "not both".
-            _registry_check(reject_private_key, pasted)
+            check_field(reject_private_key, pasted)
             raise ValidationError("Paste the PEM or upload a file, not both.")
         if required and not pasted and not uploaded:
             raise ValidationError(self.missing)
@@ -127,8 +124,8 @@ class AddPrivateKeyJwtKeyForm(PemUploadForm):
         kid = (field.data or "").strip()
         if not kid:
             return
-        _registry_check(check_kid, kid)
-        if any(c.kid == kid for c in self.client.credentials if c.usage == "private_key_jwt"):
+        check_field(check_kid, kid)
+        if any(c.kid == kid for c in self.client.credentials if c.usage == PRIVATE_KEY_JWT):
             raise ValidationError(f"Another Private Key JWT key of this application already has the key ID {kid}.")
 
     def validate_key_expires_at(self, field):
@@ -169,7 +166,7 @@ class AddSubjectDnForm(PemUploadForm):
     def validate_subject_dn(self, field):
         typed = (field.data or "").strip()
         if typed:
-            _registry_check(reject_private_key, typed)
+            check_field(reject_private_key, typed)
         has_certificate = bool((self.dn_certificate_pem.data or "").strip() or self.dn_certificate_file.data)
         if typed and has_certificate:
             raise ValidationError("Type a subject DN or give a certificate to take it from, not both.")
@@ -182,7 +179,7 @@ class AddSubjectDnForm(PemUploadForm):
     def validate_dn_expires_at(self, field):
         self.expires_at = expiry_value(field)
 
-    def dn_source(self):
+    def refusal_field(self):
         """The field a refusal from the registry belongs on: the typed DN or the certificate."""
         return self.pem_source() or self.subject_dn
 
@@ -209,3 +206,20 @@ class ChangeExpiryForm(FlaskForm):
 class ProofOfPossessionForm(FlaskForm):
     require_proof_of_possession = BooleanField("Require sender-constrained (certificate-bound) tokens")
     submit = SubmitField("Save")
+
+
+class AddJarKeyForm(FlaskForm):
+    name = StringField("Name (optional)", validators=[Length(max=128)])
+    alg = SelectField("Algorithm", choices=[SelectChoice(alg, alg) for alg in KEY_ALGORITHMS], default="RS256")
+    pem = TextAreaField("Public key or certificate (PEM)", validators=[InputRequired("Paste a PEM public key.")])
+    submit = SubmitField("Add key")
+
+
+class RequestPolicyForm(FlaskForm):
+    require_signed_request_object = BooleanField("Require signed authorization requests (JAR)")
+    require_pushed_authorization_requests = BooleanField("Require pushed authorization requests (PAR)")
+    par_request_expiry = IntegerField(
+        "PAR request_uri lifetime (seconds)",
+        validators=[InputRequired("Enter a number of seconds."),
+                    NumberRange(*PAR_EXPIRY_RANGE, message="Between 10 and 600 seconds.")])
+    submit = SubmitField("Save request policy")

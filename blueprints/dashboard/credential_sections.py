@@ -1,18 +1,17 @@
-"""The Credentials tab's Private Key JWT and mTLS sections, added through credentials.py's extension point.
+"""Routes of the Credentials tab's Private Key JWT and mTLS sections, and of every credential's row.
 
-- Private Key JWT (RFC 7523): up to two public keys; add (paste or file), rename, expiry, delete.
-- mTLS (RFC 8705 §2): up to two self-signed certificates (self_signed_tls_client_auth) and up to
+- Private Key JWT (RFC 7523): up to two public keys, pasted or uploaded.
+- mTLS (RFC 8705 §2): up to two self-signed certificates (self_signed_tls_client_auth), up to
   two subject DNs (tls_client_auth), and the "require certificate-bound tokens" setting (§3).
+- Rename, expiry and delete, for those credentials and for JAR keys (added in jar_par_section.py).
 Every rule is the registry's (models/credential_registry.py); a refusal is an error on the field
 it is about, with status 400 and nothing stored. Each change is committed, then logged.
 """
-from cryptography import x509
-from flask import abort, current_app, flash, redirect, render_template, url_for
-from sqlalchemy.exc import IntegrityError
+from flask import abort, flash, render_template
 
 from blueprints.auth.forms import EmptyForm
-from blueprints.credentials_cli import credential_document
-from blueprints.dashboard import bp
+from blueprints.cli.credentials import credential_document
+from blueprints.dashboard.common import DUPLICATE_KEY, bp, commit_or_refuse, load_application, record_action
 from blueprints.dashboard.credential_forms import (
     AddCertificateForm,
     AddPrivateKeyJwtKeyForm,
@@ -21,11 +20,10 @@ from blueprints.dashboard.credential_forms import (
     ProofOfPossessionForm,
     RenameCredentialForm,
 )
-from blueprints.dashboard.credentials import register_credential_section, render_credentials
-from blueprints.dashboard.forms import sentence
-from blueprints.dashboard.views import load_application, record_action
+from blueprints.dashboard.credentials_tab import back_to_credentials, render_credentials
 from models import db
 from models.applications import update_application
+from models.auth_methods import JAR, PRIVATE_KEY_JWT, SELF_SIGNED_TLS_CLIENT_AUTH, TLS_CLIENT_AUTH, X509_CERT
 from models.credential_registry import (
     active_credentials,
     add_certificate_credential,
@@ -33,104 +31,50 @@ from models.credential_registry import (
     add_subject_dn_credential,
     delete_credential,
     find_credential,
-    list_credentials,
     rename_credential,
     set_credential_expiry,
 )
-from models.errors import CredentialError
 
 # The uses whose credentials the rename / expiry / delete routes below manage: what to call
-# one, and the heading of its section on the tab. (JAR keys are added in authorization_requests.py.)
+# one, and the heading of its section on the tab.
 SECTION_USES = {
-    "private_key_jwt": ("Private Key JWT key", "private-key-jwt-heading"),
-    "jar": ("JAR key", "jar-heading"),
-    "self_signed_tls_client_auth": ("self-signed certificate", "mtls-certificates-heading"),
-    "tls_client_auth": ("subject DN", "mtls-subject-dns-heading"),
+    PRIVATE_KEY_JWT: ("Private Key JWT key", "private-key-jwt-heading"),
+    JAR: ("JAR key", "jar-heading"),
+    SELF_SIGNED_TLS_CLIENT_AUTH: ("self-signed certificate", "mtls-certificates-heading"),
+    TLS_CLIENT_AUTH: ("subject DN", "mtls-subject-dns-heading"),
 }
-DUPLICATE_KEY = "This public key is already registered."  # a twin committed between our check and ours
-
-
-def private_key_jwt_context(client) -> dict:
-    config = current_app.config
-    return {
-        "pkjwt_keys": list_credentials(client, "private_key_jwt"),
-        "pkjwt_form": AddPrivateKeyJwtKeyForm(formdata=None, client=client),
-        "pkjwt_issuer": config["APPCREDS_ISSUER"],
-        "pkjwt_max_lifetime": int(config["APPCREDS_ASSERTION_MAX_LIFETIME"]),
-        "credential_row_forms": {},
-    }
-
-
-def mtls_context(client) -> dict:
-    config = current_app.config
-    certificates = list_credentials(client, "self_signed_tls_client_auth")
-    return {
-        "mtls_certificates": certificates,
-        "certificate_subjects": {c.id: certificate_subject(c) for c in certificates},
-        "mtls_subject_dns": list_credentials(client, "tls_client_auth"),
-        "mtls_certificate_form": AddCertificateForm(formdata=None),
-        "mtls_dn_form": AddSubjectDnForm(formdata=None),
-        "mtls_enabled": bool(config.get("APPCREDS_EDGE_SECRET")),
-        "mtls_base_url": config.get("APPCREDS_MTLS_BASE_URL") or "",
-        "pop_form": ProofOfPossessionForm(formdata=None,
-                                          require_proof_of_possession=client.require_proof_of_possession),
-        "credential_row_forms": {},
-    }
-
-
-def certificate_subject(credential) -> str:
-    """The subject DN of a registered certificate, for the list (a damaged row must not break the tab)."""
-    try:
-        return x509.load_pem_x509_certificate((credential.pem or "").encode("ascii")).subject.rfc4514_string()
-    except (ValueError, UnicodeEncodeError):
-        return "(the stored certificate cannot be read)"
-
-
-register_credential_section("dashboard/credentials/_private_key_jwt.html", private_key_jwt_context)
-register_credential_section("dashboard/credentials/_mtls.html", mtls_context)
-
-
-def back_to(client, anchor: str):
-    return redirect(url_for("dashboard.credentials", client_id=client.client_id) + "#" + anchor)
-
-
-def store(client, add, error_field, event_reason) -> object | None:
-    """Run `add()` and commit; a refusal goes on `error_field` and nothing is stored. Logs the addition."""
-    try:
-        credential = add()
-        db.session.commit()
-    except CredentialError as error:
-        db.session.rollback()
-        error_field.errors.append(sentence(error))
-        return None
-    except IntegrityError:
-        db.session.rollback()
-        error_field.errors.append(DUPLICATE_KEY)
-        return None
-    # After the commit: the event log writes on its own connection (SQLite has one writer).
-    record_action(client, "credential_added", event_reason(credential))
-    return credential
 
 
 # --- adding ----------------------------------------------------------------------------------
+
+def add_credential(client, form, form_name: str, use: str, add, logged, flashed):
+    """What every add route does with its form: validate, register with `add()` and commit (a
+    refusal goes on the field the PEM or DN came in), log `logged(credential)`, flash
+    `flashed(credential)` and go back to the section; or show the tab again with the form's errors.
+    """
+    if form.validate_on_submit():
+        added, credential = commit_or_refuse(add, form.refusal_field().errors, duplicate=DUPLICATE_KEY)
+        if added:
+            record_action(client, "credential_added", logged(credential))
+            flash(flashed(credential), "success")
+            return back_to_credentials(client, SECTION_USES[use][1])
+    form.drop_private_keys()
+    return render_credentials(client, status=400, **{form_name: form})
+
 
 @bp.post("/applications/<client_id>/credentials/private-key-jwt")
 def add_private_key_jwt_key(client_id):
     """Register a public key for Private Key JWT; every refusal is an error on its field."""
     client = load_application(client_id)
     form = AddPrivateKeyJwtKeyForm(client=client)
-    if form.validate_on_submit():
-        credential = store(client, lambda: add_public_key_credential(
-            client, "private_key_jwt", form.pem_text(), alg=form.key_alg.data, name=form.key_name.data or None,
+    return add_credential(
+        client, form, "pkjwt_form", PRIVATE_KEY_JWT, lambda: add_public_key_credential(
+            client, PRIVATE_KEY_JWT, form.pem_text(), alg=form.key_alg.data, name=form.key_name.data or None,
             kid=(form.key_kid.data or "").strip() or None, expires_at=form.expires_at,
-            parse_expiry_from_cert=form.key_expiry_from_certificate.data,
-        ), form.pem_source(), lambda c: f"Private Key JWT key {c.kid} ({c.alg}) added")
-        if credential is not None:
-            flash(f"Key {credential.name!r} added. Switch the method to private_key_jwt below when the "
-                  "application is ready.", "success")
-            return back_to(client, "private-key-jwt-heading")
-    form.drop_private_keys()
-    return render_credentials(client, status=400, pkjwt_form=form)
+            parse_expiry_from_cert=form.key_expiry_from_certificate.data),
+        logged=lambda key: f"Private Key JWT key {key.kid} ({key.alg}) added",
+        flashed=lambda key: f"Key {key.name!r} added. Switch the method to private_key_jwt below when the "
+                            "application is ready.")
 
 
 @bp.post("/applications/<client_id>/credentials/certificates")
@@ -138,15 +82,11 @@ def add_self_signed_certificate(client_id):
     """Register a certificate for self_signed_tls_client_auth."""
     client = load_application(client_id)
     form = AddCertificateForm()
-    if form.validate_on_submit():
-        credential = store(client, lambda: add_certificate_credential(
-            client, form.pem_text(), name=form.certificate_name.data or None,
-        ), form.pem_source(), lambda c: f"self-signed certificate {c.thumbprint_sha256} added")
-        if credential is not None:
-            flash(f"Certificate {credential.name!r} added.", "success")
-            return back_to(client, "mtls-certificates-heading")
-    form.drop_private_keys()
-    return render_credentials(client, status=400, mtls_certificate_form=form)
+    return add_credential(
+        client, form, "mtls_certificate_form", SELF_SIGNED_TLS_CLIENT_AUTH,
+        lambda: add_certificate_credential(client, form.pem_text(), name=form.certificate_name.data or None),
+        logged=lambda certificate: f"self-signed certificate {certificate.thumbprint_sha256} added",
+        flashed=lambda certificate: f"Certificate {certificate.name!r} added.")
 
 
 @bp.post("/applications/<client_id>/credentials/subject-dns")
@@ -154,17 +94,13 @@ def add_subject_dn(client_id):
     """Register a subject DN for tls_client_auth, typed or taken from a certificate."""
     client = load_application(client_id)
     form = AddSubjectDnForm()
-    if form.validate_on_submit():
-        typed = (form.subject_dn.data or "").strip()
-        credential = store(client, lambda: add_subject_dn_credential(
+    typed = (form.subject_dn.data or "").strip()
+    return add_credential(
+        client, form, "mtls_dn_form", TLS_CLIENT_AUTH, lambda: add_subject_dn_credential(
             client, subject_dn=typed or None, pem=None if typed else form.pem_text(),
-            name=form.dn_name.data or None, expires_at=form.expires_at,
-        ), form.dn_source(), lambda c: f"subject DN {c.subject_dn} added")
-        if credential is not None:
-            flash(f"Subject DN {credential.subject_dn} added.", "success")
-            return back_to(client, "mtls-subject-dns-heading")
-    form.drop_private_keys()
-    return render_credentials(client, status=400, mtls_dn_form=form)
+            name=form.dn_name.data or None, expires_at=form.expires_at),
+        logged=lambda dn: f"subject DN {dn.subject_dn} added",
+        flashed=lambda dn: f"Subject DN {dn.subject_dn} added.")
 
 
 # --- changing and deleting -------------------------------------------------------------------
@@ -180,8 +116,7 @@ def load_section_credential(client, credential_id):
 def describe(credential) -> str:
     """The credential as the log and flashes name it: kind, name and what identifies it."""
     kind = SECTION_USES[credential.usage][0]
-    document = credential_document(credential)
-    identity = document.get("subject_dn") or document.get("thumbprint_sha256") or document["kid"]
+    identity = credential.subject_dn or credential.thumbprint_sha256 or credential.kid
     return f"{kind} {credential.name!r} ({identity})"
 
 
@@ -193,16 +128,11 @@ def rename_section_credential(client_id, credential_id):
     form = RenameCredentialForm()
     old = credential.name
     if form.validate_on_submit():
-        try:
-            rename_credential(credential, form.name.data)
-            db.session.commit()
-        except CredentialError as error:
-            db.session.rollback()
-            form.name.errors.append(sentence(error))
-        else:
+        renamed, _ = commit_or_refuse(lambda: rename_credential(credential, form.name.data), form.name.errors)
+        if renamed:
             record_action(client, "credential_renamed", f"{describe(credential)} renamed from {old!r}")
             flash(f"Renamed to {credential.name!r}.", "success")
-            return back_to(client, SECTION_USES[credential.usage][1])
+            return back_to_credentials(client, SECTION_USES[credential.usage][1])
     return render_credentials(client, status=400, credential_row_forms={credential.id: {"rename": form}})
 
 
@@ -212,22 +142,17 @@ def change_section_credential_expiry(client_id, credential_id):
     client = load_application(client_id)
     credential = load_section_credential(client, credential_id)
     form = ChangeExpiryForm()
-    if credential.credential_type == "x509_cert":
+    if credential.credential_type == X509_CERT:
         form.validate_on_submit()
         form.expires_at.errors = ["A certificate expires with its own notAfter date. Delete it to stop it working "
                                   "sooner."]
     elif form.validate_on_submit():
-        try:
-            set_credential_expiry(credential, form.value)
-            db.session.commit()
-        except CredentialError as error:
-            db.session.rollback()
-            form.expires_at.errors.append(sentence(error))
-        else:
+        changed, _ = commit_or_refuse(lambda: set_credential_expiry(credential, form.value), form.expires_at.errors)
+        if changed:
             when = credential_document(credential)["expires_at"] or "never"
             record_action(client, "credential_expiry_changed", f"{describe(credential)} now expires {when}")
             flash(f"{credential.name!r} now expires: {when}.", "success")
-            return back_to(client, SECTION_USES[credential.usage][1])
+            return back_to_credentials(client, SECTION_USES[credential.usage][1])
     return render_credentials(client, status=400, credential_row_forms={credential.id: {"expiry": form}})
 
 
@@ -236,20 +161,20 @@ def delete_section_credential(client_id, credential_id):
     """Confirm, then delete: what the credential verified is refused from the moment this commits."""
     client = load_application(client_id)
     credential = load_section_credential(client, credential_id)
-    if not EmptyForm().validate_on_submit():
-        current = active_credentials(client, credential.usage)
-        in_use = (client.require_signed_request_object if credential.usage == "jar"
-                  else client.token_endpoint_auth_method == credential.usage)
-        last_in_use = in_use and current == [credential]
-        return render_template("dashboard/credentials/delete.html", client=client, credential=credential,
-                               kind=SECTION_USES[credential.usage][0], last_in_use=last_in_use,
-                               active_tab="credentials", tab_title="Delete credential")
-    what, anchor = describe(credential), SECTION_USES[credential.usage][1]
-    delete_credential(client, credential)
-    db.session.commit()
-    record_action(client, "credential_deleted", f"{what} deleted")
-    flash(f"Deleted {what}. It is refused from now on.", "success")
-    return back_to(client, anchor)
+    what, (kind, anchor) = describe(credential), SECTION_USES[credential.usage]
+    refusals = []
+    if EmptyForm().validate_on_submit():
+        deleted, _ = commit_or_refuse(lambda: delete_credential(client, credential), refusals)
+        if deleted:
+            record_action(client, "credential_deleted", f"{what} deleted")
+            flash(f"Deleted {what}. It is refused from now on.", "success")
+            return back_to_credentials(client, anchor)
+    in_use = (client.require_signed_request_object if credential.usage == JAR
+              else client.token_endpoint_auth_method == credential.usage)
+    last_in_use = in_use and active_credentials(client, credential.usage) == [credential]
+    return render_template("dashboard/credentials/delete.html", client=client, credential=credential, kind=kind,
+                           last_in_use=last_in_use, refusal=refusals[0] if refusals else None,
+                           active_tab="credentials", tab_title="Delete credential"), 400 if refusals else 200
 
 
 @bp.post("/applications/<client_id>/credentials/proof-of-possession")
@@ -257,14 +182,14 @@ def change_proof_of_possession(client_id):
     """RFC 8705 §3: require every token request to bring a client certificate the token is bound to."""
     client = load_application(client_id)
     form = ProofOfPossessionForm()
-    if not form.validate_on_submit():
-        return render_credentials(client, status=400, pop_form=form)
-    required = bool(form.require_proof_of_possession.data)
-    if required != client.require_proof_of_possession:
-        update_application(client, require_proof_of_possession=required)
-        db.session.commit()
-        record_action(client, "proof_of_possession_changed",
-                      f"certificate-bound tokens {'required' if required else 'no longer required'}")
-    flash("Certificate-bound tokens are required: a token request without a client certificate gets no token."
-          if required else "Certificate-bound tokens are not required.", "success")
-    return back_to(client, "proof-of-possession-heading")
+    if form.validate_on_submit():
+        required = bool(form.require_proof_of_possession.data)
+        if required != client.require_proof_of_possession:
+            update_application(client, require_proof_of_possession=required)
+            db.session.commit()
+            record_action(client, "proof_of_possession_changed",
+                          f"certificate-bound tokens {'required' if required else 'no longer required'}")
+        flash("Certificate-bound tokens are required: a token request without a client certificate gets no "
+              "token." if required else "Certificate-bound tokens are not required.", "success")
+        return back_to_credentials(client, "proof-of-possession-heading")
+    return render_credentials(client, status=400, pop_form=form)

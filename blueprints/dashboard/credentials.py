@@ -1,72 +1,28 @@
-"""The Credentials tab: client ID, client secret (reveal, rotate) and the authentication method.
+"""The Credentials tab's page, its client secret (reveal, rotate) and its authentication method.
 
 The secret is never in a page until an administrator asks for it with a POST (Reveal, or
 Rotate, which shows the new one once); both are recorded in the application's log.
-
-Later features add sections to this tab (Private Key JWT keys, mTLS certificates) without
-editing it: call `register_credential_section("dashboard/credentials/_keys.html", context)`
-from your own module, where `context(client)` returns the variables your template needs, and
-render the tab from your own POST views with `render_credentials(client, status=400, **extra)`.
-Log your actions with `views.record_action(client, event_type, reason)` (see its note on batches).
+The tab's sections and their order are listed in credentials_tab.py; the routes of the
+Private Key JWT and mTLS sections are in credential_sections.py, those of JAR keys and the
+JAR/PAR policy in jar_par_section.py.
 """
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import abort, flash, render_template
 
 from blueprints.auth.forms import EmptyForm
-from blueprints.dashboard import bp
-from blueprints.dashboard.forms import ChangeAuthMethodForm, sentence
-from blueprints.dashboard.views import load_application, record_action
-from models import db
+from blueprints.dashboard.common import bp, commit_or_refuse, load_application, record_action
+from blueprints.dashboard.credentials_tab import back_to_credentials, render_credentials
+from blueprints.dashboard.forms import ChangeAuthMethodForm
 from models.applications import rotate_secret, set_auth_method
 from models.auth_methods import SECRET_METHODS
-from models.errors import ApplicationError
 
 log = logging.getLogger("appcreds")
 
 
-@dataclass(frozen=True)
-class CredentialSection:
-    """A block of the Credentials tab: a template, and a function giving its variables for a client."""
-
-    template: str
-    context: Callable | None = None
-
-
-CREDENTIAL_SECTIONS: list[CredentialSection] = []
-
-
-def register_credential_section(template: str, context: Callable | None = None) -> None:
-    """Add a section (e.g. Private Key JWT keys) below the method switch; registering twice is a no-op."""
-    section = CredentialSection(template, context)
-    if section not in CREDENTIAL_SECTIONS:
-        CREDENTIAL_SECTIONS.append(section)
-
-
-def render_credentials(client, status: int = 200, method_form=None, **extra):
-    """The Credentials tab for `client`; `extra` reaches every section's template."""
-    if method_form is None:
-        # formdata=None: on another form's POST (reveal, rotate) show the stored method, not that form's data.
-        method_form = ChangeAuthMethodForm(formdata=None, token_endpoint_auth_method=client.token_endpoint_auth_method)
-    context = {"client": client, "active_tab": "credentials", "method_form": method_form,
-               "uses_secret": client.token_endpoint_auth_method in SECRET_METHODS,
-               "revealed_secret": None, "reveal_notice": None, "reveal_error": None,
-               "credential_sections": [section.template for section in CREDENTIAL_SECTIONS]}
-    for section in CREDENTIAL_SECTIONS:
-        if section.context is not None:
-            context.update(section.context(client))
-    context.update(extra)
-    response = make_response(render_template("dashboard/credentials.html", **context), status)
-    if context["revealed_secret"]:
-        response.headers["Cache-Control"] = "no-store"  # keep the secret out of caches and history
-    return response
-
-
 @bp.get("/applications/<client_id>/credentials")
 def credentials(client_id):
-    """Client ID, masked secret, authentication method (and the sections later features add)."""
+    """Client ID, masked secret, authentication method, then the key and certificate sections."""
     return render_credentials(load_application(client_id))
 
 
@@ -97,13 +53,10 @@ def rotate(client_id):
     if not form.validate_on_submit():
         return render_template("dashboard/rotate.html", client=client, active_tab="credentials",
                                uses_secret=client.token_endpoint_auth_method in SECRET_METHODS)
-    try:
-        secret = rotate_secret(client)
-        db.session.commit()
-    except ApplicationError as error:
-        db.session.rollback()
-        return render_credentials(client, status=400, reveal_error=sentence(error))
-    # Recorded after the commit: the event log writes on its own connection (SQLite: one writer).
+    refusals = []
+    rotated, secret = commit_or_refuse(lambda: rotate_secret(client), refusals)
+    if not rotated:
+        return render_credentials(client, status=400, reveal_error=refusals[0])
     record_action(client, "secret_rotated", "client secret rotated; the old secret no longer works")
     return render_credentials(client, revealed_secret=secret, reveal_notice=(
         "This is the new secret. The old one stopped working just now: update your application."))
@@ -119,20 +72,13 @@ def change_method(client_id):
     old, new = client.token_endpoint_auth_method, form.token_endpoint_auth_method.data
     if new == old:
         flash(f"The application already uses {new}.", "info")
-        return redirect(url_for("dashboard.credentials", client_id=client_id))
-    try:
-        new_secret = set_auth_method(client, new)
-        db.session.commit()
-    except ApplicationError as error:
-        db.session.rollback()
-        form.token_endpoint_auth_method.errors = [sentence(error)]
+        return back_to_credentials(client)
+    switched, new_secret = commit_or_refuse(lambda: set_auth_method(client, new),
+                                            form.token_endpoint_auth_method.errors)
+    if not switched:
         return render_credentials(client, status=400, method_form=form)
     record_action(client, "auth_method_changed", f"authentication method changed from {old} to {new}")
     flash(f"The application now authenticates with {new}; {old} is refused from now on.", "success")
     if new_secret:
         flash("A client secret was generated for it. Reveal it below when you need it.", "info")
-    return redirect(url_for("dashboard.credentials", client_id=client_id))
-
-
-# The Private Key JWT and mTLS sections register themselves here, below the method switch.
-from blueprints.dashboard import credential_sections  # noqa: E402,F401
+    return back_to_credentials(client)

@@ -1,6 +1,9 @@
-"""Dashboard forms. Each input rule lives here as field validation, so a bad value is shown on
-its field (status 400) before anything is written; the rules themselves come from
-models/applications.py, so the dashboard, the CLI and the Management API agree.
+"""Forms of the application pages (create, settings, delete, API access) and the method switch.
+
+Each input is checked in a `validate_<field>` method, so a bad value is shown on its field (status
+400) before anything is written. Where the domain layer has the rule (models/applications.py), the
+form calls it through `check_field`, so the dashboard, the CLI and the Management API agree.
+The Credentials tab's key and certificate forms are in credential_forms.py.
 """
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,16 +24,24 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
     def SelectChoice(value, label):  # noqa: N802
         return (value, label)
 
-from models.applications import check_callback_url
-from models.auth_methods import APP_TYPES, AUTH_METHODS, CREATE_METHODS, GRANT_TYPES
+from models.applications import check_callback_url, check_method_fits_app_type
+from models.auth_methods import (
+    APP_TYPES,
+    AUTH_METHODS,
+    AUTHORIZATION_CODE,
+    CLIENT_CREDENTIALS,
+    CLIENT_SECRET_BASIC,
+    CREATE_METHODS,
+    GRANT_TYPES,
+    REFRESH_TOKEN,
+)
 from models.errors import ApplicationError
 
 GRANT_TYPE_LABELS = {
-    "client_credentials": "Client credentials (machine to machine)",
-    "authorization_code": "Authorization code (a person signs in)",
-    "refresh_token": "Refresh token",
+    CLIENT_CREDENTIALS: "Client credentials (machine to machine)",
+    AUTHORIZATION_CODE: "Authorization code (a person signs in)",
+    REFRESH_TOKEN: "Refresh token",
 }
-# The methods a new application can start with; the others need a credential registered first.
 MAX_CALLBACK_URLS = 50
 
 
@@ -41,6 +52,17 @@ def sentence(message: str) -> str:
         return message
     message = message[0].upper() + message[1:]
     return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def check_field(check, *args, advice: str = "") -> object:
+    """Run a domain-layer check on a field's value; its ApplicationError becomes the field's error.
+
+    `advice` follows the domain's sentence: what to do about it on this page.
+    """
+    try:
+        return check(*args)
+    except ApplicationError as error:
+        raise ValidationError(f"{sentence(error)} {advice}".strip()) from None
 
 
 def split_lines(text: str | None) -> list[str]:
@@ -81,10 +103,7 @@ class ApplicationSettingsForm(FlaskForm):
         if len(urls) > MAX_CALLBACK_URLS:
             raise ValidationError(f"At most {MAX_CALLBACK_URLS} callback URLs.")
         for url in urls:
-            try:
-                check_callback_url(url)  # the model's own rule: absolute, no fragment, https or loopback
-            except ApplicationError as error:
-                raise ValidationError(sentence(error)) from None
+            check_field(check_callback_url, url)  # absolute, no fragment, https or loopback
 
     @property
     def callback_url_list(self) -> list[str]:
@@ -93,7 +112,7 @@ class ApplicationSettingsForm(FlaskForm):
 
 class CreateApplicationForm(ApplicationSettingsForm):
     token_endpoint_auth_method = RadioField(
-        "Authentication method", choices=[SelectChoice(m, m) for m in CREATE_METHODS], default="client_secret_basic",
+        "Authentication method", choices=[SelectChoice(m, m) for m in CREATE_METHODS], default=CLIENT_SECRET_BASIC,
         validate_choice=False,
     )
     submit = SubmitField("Create application")
@@ -102,9 +121,7 @@ class CreateApplicationForm(ApplicationSettingsForm):
         if field.data not in CREATE_METHODS:
             raise ValidationError("A new application starts with a client secret or with none; "
                                   "other methods need a credential registered first.")
-        # models.applications.set_auth_method refuses the same; said here so it lands on this field.
-        if field.data == "none" and self.app_type.data == "non_interactive":
-            raise ValidationError("A machine-to-machine application must authenticate; it cannot be public.")
+        check_field(check_method_fits_app_type, self.app_type.data, field.data)
 
 
 class EditApplicationForm(ApplicationSettingsForm):
@@ -116,9 +133,8 @@ class EditApplicationForm(ApplicationSettingsForm):
 
     def validate_app_type(self, field):
         super().validate_app_type(field)
-        if field.data == "non_interactive" and self.current_method == "none":
-            raise ValidationError("A machine-to-machine application must authenticate: switch its "
-                                  "authentication method on the Credentials tab first.")
+        check_field(check_method_fits_app_type, field.data, self.current_method,
+                    advice="Switch its authentication method on the Credentials tab first.")
 
 
 class DeleteApplicationForm(FlaskForm):

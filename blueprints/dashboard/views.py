@@ -1,78 +1,26 @@
-"""Dashboard pages: the application list, create, settings, delete, API grants and logs.
+"""Dashboard pages: the application list, create, settings, delete, API access and logs.
 
-The Credentials tab (secret, method switch, later keys and certificates) is in credentials.py.
-Every page is for administrators only (`require_admin`); every change is a POST form with a
-CSRF token; bad input is a field error with status 400 and nothing written.
+The Credentials tab (client secret, method switch, keys and certificates) is in credentials.py
+and the modules it names. Every page is for administrators only (common.require_admin); every
+change is a POST form with a CSRF token; bad input is a field error with status 400 and nothing written.
 """
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
-from flask_wtf.csrf import CSRFError
+from flask import current_app, flash, redirect, render_template, request, url_for
 
-from blueprints.dashboard import bp
+from blueprints.dashboard.common import bp, commit_or_refuse, load_application, record_action
 from blueprints.dashboard.forms import (
     CreateApplicationForm,
     DeleteApplicationForm,
     EditApplicationForm,
     api_grants_form,
-    sentence,
 )
 from models import AuthEvent, Client, db
 from models.apis import builtin_apis
-from models.applications import create_application, find_application, grant_api, revoke_api_grant, update_application
-from models.auth_event import DASHBOARD, record_change
-from models.auth_methods import APP_TYPES
-from models.errors import ApplicationError
+from models.applications import create_application, grant_api, revoke_api_grant, update_application
+from models.auth_methods import CLIENT_CREDENTIALS
 from models.state import app_state
 
 LOG_PAGE_SIZE = 50
 MAX_LOG_PAGE = 100_000  # past this the SQL offset would overflow long before any log is that long
-
-
-@bp.before_request
-def require_admin():
-    """Anonymous visitors go to sign-in (with a local `next`); signed-in non-admins get 403."""
-    if not current_user.is_authenticated:
-        target = request.full_path if request.query_string else request.path
-        return redirect(url_for("auth.login", next=target))
-    if not current_user.is_admin:
-        abort(403, description="The dashboard is for administrators only.")
-    return None
-
-
-@bp.errorhandler(CSRFError)
-def csrf_error(error):
-    """A form without a valid CSRF token: explain, change nothing."""
-    return render_template("dashboard/csrf_error.html", reason=error.description), 400
-
-
-@bp.app_template_filter("utc")
-def format_utc(moment) -> str:
-    """A timestamp as the dashboard shows it: always UTC, to the second."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
-
-
-@bp.app_context_processor
-def dashboard_labels():
-    """Display names every dashboard template may use."""
-    return {"APP_TYPES": APP_TYPES}
-
-
-def load_application(client_id: str) -> Client:
-    """The application with this client id; 404 when there is none."""
-    client = find_application(client_id)
-    if client is None:
-        abort(404, description="No application has this client ID. It may have been deleted.")
-    return client
-
-
-def actor() -> dict:
-    """Who did a dashboard action, from where: keyword arguments for record_change."""
-    return {"actor": current_user.email, "source_ip": request.remote_addr}
-
-
-def record_action(client, event_type: str, reason: str) -> None:
-    """Log a dashboard action on `client`, with who did it and from where."""
-    record_change(client, event_type, reason, door=DASHBOARD, **actor())
 
 
 @bp.get("/")
@@ -87,19 +35,15 @@ def create():
     """Create an application, then go to its Credentials tab (the secret stays hidden until revealed)."""
     form = CreateApplicationForm()
     if request.method == "GET":
-        form.grant_types.data = ["client_credentials"]
+        form.grant_types.data = [CLIENT_CREDENTIALS]
     if form.validate_on_submit():
-        try:
-            client, _secret = create_application(
-                form.name.data, form.app_type.data, form.token_endpoint_auth_method.data,
-                grant_types=form.grant_types.data, callback_urls=form.callback_url_list,
-                description=form.description.data or "",
-            )
-            db.session.commit()
-        except ApplicationError as error:
-            db.session.rollback()
-            form.form_errors.append(sentence(error))
-        else:
+        created, client_and_secret = commit_or_refuse(lambda: create_application(
+            form.name.data, form.app_type.data, form.token_endpoint_auth_method.data,
+            grant_types=form.grant_types.data, callback_urls=form.callback_url_list,
+            description=form.description.data or "",
+        ), form.form_errors)
+        if created:
+            client, _secret = client_and_secret
             flash(f"Application {client.name!r} created.", "success")
             return redirect(url_for("dashboard.credentials", client_id=client.client_id))
     return render_template("dashboard/create.html", form=form), 400 if form.errors else 200
@@ -122,15 +66,10 @@ def settings(client_id):
         form.app_type.data, form.grant_types.data = client.app_type, list(client.grant_types)
         form.callback_urls.data = "\n".join(client.callback_urls)
     if form.validate_on_submit():
-        try:
-            update_application(client, name=form.name.data, app_type=form.app_type.data,
-                               description=form.description.data or "", grant_types=form.grant_types.data,
-                               callback_urls=form.callback_url_list)
-            db.session.commit()
-        except ApplicationError as error:
-            db.session.rollback()
-            form.form_errors.append(sentence(error))
-        else:
+        saved, _ = commit_or_refuse(lambda: update_application(
+            client, name=form.name.data, app_type=form.app_type.data, description=form.description.data or "",
+            grant_types=form.grant_types.data, callback_urls=form.callback_url_list), form.form_errors)
+        if saved:
             flash("Settings saved.", "success")
             return redirect(url_for("dashboard.settings", client_id=client_id))
     status = 400 if form.errors else 200
@@ -160,13 +99,8 @@ def apis(client_id):
     api_list = builtin_apis(current_app.config["APPCREDS_ISSUER"])
     form = api_grants_form(api_list, client)
     if form.validate_on_submit():
-        try:
-            changes = apply_api_grants(client, api_list, form)
-            db.session.commit()
-        except ApplicationError as error:
-            db.session.rollback()
-            form.form_errors.append(sentence(error))
-        else:
+        saved, changes = commit_or_refuse(lambda: apply_api_grants(client, api_list, form), form.form_errors)
+        if saved:
             if changes:
                 record_action(client, "api_grants_changed", "; ".join(changes))
             flash("API access saved." if changes else "Nothing changed.", "success")
@@ -203,5 +137,3 @@ def logs(client_id):
     pagination = db.paginate(query, page=page, per_page=LOG_PAGE_SIZE, error_out=False)
     return render_template("dashboard/logs.html", client=client, pagination=pagination, active_tab="logs")
 
-
-from blueprints.dashboard import credentials  # noqa: E402,F401  (registers the Credentials tab's routes)

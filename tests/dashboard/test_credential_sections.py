@@ -77,6 +77,11 @@ def add_dn(dashboard, client_id, dn, **fields):
     return post(dashboard, client_id, "subject-dns", {"subject_dn": dn, **fields})
 
 
+def set_expiry(dashboard, client_id, credential, when):
+    """POST a row's "Set expiry" with a datetime-local value like "2099-03-01T08:30"."""
+    return post(dashboard, client_id, f"{credential.id}/expiry", {"expires_at": when, "set_expiry": "Set expiry"})
+
+
 def switch_method(dashboard, client_id, method):
     return post(dashboard, client_id, "method", {"token_endpoint_auth_method": method})
 
@@ -262,9 +267,7 @@ def test_rename_to_nothing_is_an_error_on_that_rows_field(dashboard, app, client
 def test_set_and_clear_the_expiry(dashboard, app, client_id):
     add_key(dashboard, client_id)
     [credential] = stored(app)
-    response = post(dashboard, client_id, f"{credential.id}/expiry",
-                    {"expires_at": "2099-03-01T08:30", "set_expiry": "Set expiry"})
-    assert response.status_code == 302
+    assert set_expiry(dashboard, client_id, credential, "2099-03-01T08:30").status_code == 302
     assert stored(app)[0].expires_at == dt.datetime(2099, 3, 1, 8, 30, tzinfo=dt.UTC)
     assert last_event(app, client_id).reason.endswith("now expires 2099-03-01T08:30:00.000Z")
     response = post(dashboard, client_id, f"{credential.id}/expiry", {"clear_expiry": "Clear expiry"})
@@ -276,8 +279,7 @@ def test_set_and_clear_the_expiry(dashboard, app, client_id):
 def test_an_expiry_in_the_past_is_an_error_on_that_rows_field(dashboard, app, client_id):
     add_key(dashboard, client_id)
     [credential] = stored(app)
-    response = post(dashboard, client_id, f"{credential.id}/expiry",
-                    {"expires_at": "2001-01-01T00:00", "set_expiry": "Set expiry"})
+    response = set_expiry(dashboard, client_id, credential, "2001-01-01T00:00")
     assert response.status_code == 400
     assert "is in the past" in field_errors(response, f"expiry-{credential.id}")
     assert stored(app)[0].expires_at is None
@@ -307,9 +309,14 @@ def test_delete_asks_for_confirmation_then_its_assertions_fail(client, dashboard
     assert "This is the only current credential for" in confirm  # and the application uses its method
     assert stored(app), "a GET deletes nothing"
     assert jwt_token(client, client_id, key).status_code == 200
-    response = dashboard.post(delete_url)
+    # The only key the method in force relies on is kept until it is replaced (the rule of every door).
+    refused = dashboard.post(delete_url, page=delete_url)
+    assert refused.status_code == 400 and "only current private_key_jwt credential" in page(refused)
+    assert len(stored(app)) == 1 and jwt_token(client, client_id, key).status_code == 200
+    add_key(dashboard, client_id, make_rsa_key("replacement"))
+    response = dashboard.post(delete_url, page=delete_url)
     assert response.status_code == 302
-    assert stored(app) == []
+    assert [c.id for c in stored(app)] != [credential.id] and len(stored(app)) == 1
     assert last_event(app, client_id).event_type == "credential_deleted"
     assert jwt_token(client, client_id, key).status_code == 401
 

@@ -209,11 +209,11 @@ def test_switch_to_private_key_jwt_with_a_registered_key_is_accepted(client, das
     assert "Reveal secret" not in html and "uses no" in html
 
 
-def test_credentials_tab_renders_registered_sections(client, dashboard, app, confidential_app, tmp_path):
-    """Later features add sections (keys, certificates) without editing the tab's template."""
+def test_credentials_tab_renders_every_listed_section_with_its_context(client, dashboard, app, confidential_app):
+    """A section is a template and a context function in CREDENTIAL_SECTIONS; the tab's template stays as it is."""
     from jinja2 import ChoiceLoader, DictLoader
 
-    from blueprints.dashboard import credentials as tab
+    from blueprints.dashboard import credentials_tab
 
     app.jinja_loader  # noqa: B018 - make sure the default loader exists before wrapping it
     app.jinja_env.loader = ChoiceLoader([
@@ -221,10 +221,18 @@ def test_credentials_tab_renders_registered_sections(client, dashboard, app, con
                                                                 "</section>"}),
         app.jinja_env.loader,
     ])
-    section = tab.CredentialSection("dashboard/credentials/_test_section.html", lambda c: {"keys": "none yet"})
-    tab.CREDENTIAL_SECTIONS.append(section)
+    section = ("dashboard/credentials/_test_section.html", lambda c: {"keys": "none yet"})
+    credentials_tab.CREDENTIAL_SECTIONS.append(section)
     try:
         html = client.get(url(confidential_app[0], "credentials")).get_data(as_text=True)
     finally:
-        tab.CREDENTIAL_SECTIONS.remove(section)
+        credentials_tab.CREDENTIAL_SECTIONS.remove(section)
     assert "<section>Keys of Billing backend: none yet</section>" in html
+
+
+def test_credentials_tab_shows_its_sections_in_the_listed_order(client, dashboard, confidential_app):
+    html = client.get(url(confidential_app[0], "credentials")).get_data(as_text=True)
+    headings = ["client-id-heading", "secret-heading", "method-heading", "private-key-jwt-heading", "mtls-heading",
+                "proof-of-possession-heading", "jar-heading", "request-policy-heading"]
+    positions = [html.index(f'id="{heading}"') for heading in headings]
+    assert positions == sorted(positions)

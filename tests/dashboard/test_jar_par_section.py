@@ -1,4 +1,5 @@
-"""The Credentials tab's "Authorization requests" section: JAR keys and the JAR/PAR policy."""
+"""The Credentials tab's "Authorization requests" section (blueprints/dashboard/jar_par_section.py):
+JAR keys and the JAR/PAR policy."""
 import pytest
 
 from tests.dashboard.conftest import load, url
