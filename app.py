@@ -75,7 +75,7 @@ def load_configuration(app: Flask, overrides: dict) -> None:
     for env_name, key in ENVIRONMENT_ALIASES.items():
         if env_name in os.environ:
             app.config[key] = os.environ[env_name]
-    for env_name in os.environ:  # settings added by later features, read as strings
+    for env_name in os.environ:  # APPCREDS_* settings without a default above, read as strings
         if env_name.startswith("APPCREDS_") and env_name not in DEFAULTS and env_name not in ENVIRONMENT_ALIASES:
             app.config.setdefault(env_name, os.environ[env_name])
     app.config.update(overrides)

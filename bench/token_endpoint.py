@@ -212,14 +212,14 @@ def check_one_token(label: str, token_url: str, body: str, authorization: str, d
 # --- private_key_jwt --------------------------------------------------------------------------
 
 def private_key_jwt_available() -> tuple[bool, str]:
-    probe = ("from blueprints.oauth.client_auth import private_key_jwt as m;"
-             "print('private_key_jwt' in getattr(m, 'HOOKS', {}))")
+    probe = ("import blueprints.oauth.client_auth as m;"
+             "print('private_key_jwt' in getattr(m, 'CHECKS', {}))")
     completed = subprocess.run([str(VENV_BIN / "python"), "-c", probe], cwd=APP_ROOT, capture_output=True,
                                text=True, timeout=60, check=False)
     if completed.returncode != 0:
         return False, f"cannot import private_key_jwt.py: {completed.stderr.strip().splitlines()[-1:]}"
     if completed.stdout.strip() != "True":
-        return False, "private_key_jwt.py registers no verification hook yet (not implemented)"
+        return False, "the client-authentication front door has no private_key_jwt check (CHECKS)"
     return True, ""
 
 

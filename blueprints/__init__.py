@@ -1,10 +1,15 @@
-"""Blueprints, one per audience: protocol JSON (oauth), browser pages (auth, dashboard), CLI."""
+"""Blueprints, one per audience: protocol JSON (oauth, demo_api), browser pages (auth, authorize,
+dashboard), CLI. Each blueprint package defines `bp` in its views module and its __init__.py
+re-exports it, so no module imports the package it belongs to.
+"""
 import logging
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import PROTOCOL_PATH_PREFIXES
+from blueprints.oauth.client_auth import record_rejected_request
+from blueprints.oauth.errors import printable
 from models import db
 
 log = logging.getLogger("appcreds")
@@ -35,15 +40,14 @@ def handle_http_error(error: HTTPException):
         return render_template("errors/error.html", error=error), error.code
     if request.path.startswith("/oauth/"):
         if error.code == 413:
-            from blueprints.oauth.client_auth import record_rejected_request
             description = "the request body is too large"
             record_rejected_request(request.path.rsplit("/", 1)[-1], "body_too_large", description)
         else:
             description = error.description if error.code in (404, 405) else "bad request"
         # RFC 6749 §5.2 shape for every protocol error.
-        body = {"error": "invalid_request", "error_description": _ascii(description)}
+        body = {"error": "invalid_request", "error_description": printable(description)}
     else:
-        body = {"error": error.name.lower().replace(" ", "_"), "error_description": _ascii(error.description)}
+        body = {"error": error.name.lower().replace(" ", "_"), "error_description": printable(error.description)}
     response = jsonify(body)
     response.status_code = error.code
     response.headers["Cache-Control"] = "no-store"
@@ -59,7 +63,3 @@ def handle_unexpected_error(error: Exception):
         response.status_code = 500
         return response
     return render_template("errors/error.html", error=None), 500
-
-
-def _ascii(text: str) -> str:
-    return "".join(ch for ch in str(text) if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\')

@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 
 from models import db
 from models.timeutil import UTCDateTime, utcnow
-from models.tokens import token_digest
+from models.tokens import IssuedToUser, find_by_digest
 
 # Redeemed codes are kept this long past their expiry, so a replay is still recognised and
 # can revoke what the first redemption issued (RFC 6749 §4.1.2).
@@ -54,29 +54,25 @@ class PendingAuthorization(db.Model):
     client = db.relationship("Client")
 
 
-class AuthorizationCode(db.Model):
-    """RFC 6749 §4.1.2: one-time, short-lived, bound to client, user, redirect URI and PKCE challenge."""
+class AuthorizationCode(IssuedToUser, db.Model):
+    """RFC 6749 §4.1.2: one-time, short-lived, bound to client, user, redirect URI and PKCE challenge.
+
+    Client, user, audience, scopes, lifetime and the access token issued come from IssuedToUser.
+    """
 
     __tablename__ = "authorization_codes"
 
     id = db.Column(db.Integer, primary_key=True)
     code_digest = db.Column(db.String(64), nullable=False, unique=True)
-    client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True)
-    user_pk = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     # As sent in the authorization request; None when it named none (RFC 6749 §4.1.3).
     redirect_uri = db.Column(db.Text, nullable=True)
-    audience = db.Column(db.String(255), nullable=False)
-    scopes = db.Column(db.JSON, nullable=False, default=list)
     code_challenge = db.Column(db.String(128), nullable=True)
     code_challenge_method = db.Column(db.String(10), nullable=True)
     auth_time = db.Column(UTCDateTime, nullable=True)
-    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at = db.Column(UTCDateTime, nullable=False, index=True)
-    # Set by the one redemption that wins; a replay finds them and revokes what was issued.
+    # Set by the one redemption that wins (with access_token_jti and access_token_expires_at);
+    # a replay finds them and revokes what was issued.
     redeemed_at = db.Column(UTCDateTime, nullable=True)
     family_id = db.Column(db.String(32), nullable=True)
-    access_token_jti = db.Column(db.String(64), nullable=True)
-    access_token_expires_at = db.Column(UTCDateTime, nullable=True)
 
     user = db.relationship("User")
 
@@ -120,11 +116,7 @@ class Consent(db.Model):
 
 def find_by_reference(model, value: str):
     """The row whose reference digest matches `value`, or None."""
-    if not isinstance(value, str) or not value or len(value) > 512:
-        return None
-    return db.session.execute(
-        db.select(model).where(model.reference_digest == token_digest(value))
-    ).scalar_one_or_none()
+    return find_by_digest(model.reference_digest, value)
 
 
 def claim_pushed_request(pushed: PushedRequest, client_pk: int) -> bool:
@@ -149,11 +141,7 @@ def claim_pending_authorization(pending: PendingAuthorization) -> bool:
 
 
 def find_code(value: str) -> AuthorizationCode | None:
-    if not isinstance(value, str) or not value or len(value) > 512:
-        return None
-    return db.session.execute(
-        db.select(AuthorizationCode).where(AuthorizationCode.code_digest == token_digest(value))
-    ).scalar_one_or_none()
+    return find_by_digest(AuthorizationCode.code_digest, value)
 
 
 def claim_code(code: AuthorizationCode, family_id: str, access_token_jti: str, access_token_expires_at) -> bool:

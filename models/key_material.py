@@ -2,17 +2,22 @@
 
 - RFC 7638 JWK thumbprints: the default kid, and how a key pair is recognised (registered once);
 - RFC 8705 §3.1 certificate thumbprints (x5t#S256): self-signed certificates and bound tokens;
-- the public key of a stored credential, parsed once per process.
+- the public key of a stored credential, parsed once per process;
+- which of an application's registered keys may verify a JWS (`select_verification_keys`), for
+  client assertions (RFC 7523) and request objects (RFC 9101) alike.
 """
 import base64
+import enum
 import hashlib
 import json
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from models.credential import Credential
+from models.timeutil import utcnow
 
 
 def jwk_thumbprint(public_key) -> str:
@@ -83,6 +88,43 @@ def public_key_of(credential: Credential) -> rsa.RSAPublicKey:
             _parsed_keys.clear()
         key = _parsed_keys[cache_key] = load_public_key(credential.pem)
     return key
+
+
+class KeyProblem(enum.Enum):
+    """Why no registered key may verify a signature; each caller turns it into its own error."""
+
+    NO_CURRENT_KEY = "no current key for this use"
+    UNKNOWN_KID = "the kid names no key for this use"
+    EXPIRED_KID = "the kid names an expired key"
+    ALG_MISMATCH = "no key (with this kid) is registered for the alg"
+
+
+@dataclass(frozen=True)
+class KeySelection:
+    """The keys that may verify a signature, or the problem that leaves none."""
+
+    candidates: list[Credential] = field(default_factory=list)
+    problem: KeyProblem | None = None
+
+
+def select_verification_keys(client, use: str, kid: str | None, alg: str) -> KeySelection:
+    """The application's keys for `use` that may verify a JWS with this header kid and alg.
+
+    In order: only current (unexpired) keys; a kid selects among them (without one, each is a
+    candidate); the key's registered alg must be the header's (Auth0: a key is used one way only).
+    The rows are read on every call, so a deleted or expired key stops working at once.
+    """
+    now = utcnow()
+    registered = [c for c in client.credentials if c.usage == use]
+    current = [c for c in registered if not c.is_expired(now)]
+    if not current:
+        return KeySelection(problem=KeyProblem.NO_CURRENT_KEY)
+    named = current if kid is None else [c for c in current if c.kid == kid]
+    if not named:
+        expired = any(c.kid == kid for c in registered)
+        return KeySelection(problem=KeyProblem.EXPIRED_KID if expired else KeyProblem.UNKNOWN_KID)
+    candidates = [c for c in named if c.alg == alg]
+    return KeySelection(candidates, None if candidates else KeyProblem.ALG_MISMATCH)
 
 
 def _b64url(data: bytes) -> str:

@@ -29,24 +29,40 @@ def new_token_value() -> str:
     return secrets.token_urlsafe(32)
 
 
-class RefreshToken(db.Model):
-    __tablename__ = "refresh_tokens"
+def find_by_digest(digest_column, value: str):
+    """The row whose `digest_column` holds the digest of `value`, or None (at once for anything
+    that cannot be a value we handed out)."""
+    if not isinstance(value, str) or not value or len(value) > 512:
+        return None
+    model = digest_column.class_
+    return db.session.execute(db.select(model).where(digest_column == token_digest(value))).scalar_one_or_none()
 
-    id = db.Column(db.Integer, primary_key=True)
-    token_digest = db.Column(db.String(64), nullable=False, unique=True)
-    # Every token rotated from one authorization code shares its family.
-    family_id = db.Column(db.String(32), nullable=False, index=True)
+
+class IssuedToUser:
+    """The columns an authorization code and a refresh token share: which application a person
+    granted which API and scopes, until when, and the access token issued with it (so it can be
+    revoked with it)."""
+
     client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True)
     user_pk = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     audience = db.Column(db.String(255), nullable=False)
     scopes = db.Column(db.JSON, nullable=False, default=list)
-    # RFC 8705 §3: a token issued over mTLS may be redeemed only with the same certificate.
-    certificate_thumbprint = db.Column(db.String(64), nullable=True)
-    # The access token issued together with this refresh token, revoked with the family.
     access_token_jti = db.Column(db.String(64), nullable=True)
     access_token_expires_at = db.Column(UTCDateTime, nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at = db.Column(UTCDateTime, nullable=False, index=True)
+
+
+class RefreshToken(IssuedToUser, db.Model):
+    __tablename__ = "refresh_tokens"
+
+    id = db.Column(db.Integer, primary_key=True)
+    token_digest = db.Column(db.String(64), nullable=False, unique=True)
+    # Every token rotated from one authorization code shares its family; the access tokens
+    # issued along the way are revoked with it.
+    family_id = db.Column(db.String(32), nullable=False, index=True)
+    # RFC 8705 §3: a token issued over mTLS may be redeemed only with the same certificate.
+    certificate_thumbprint = db.Column(db.String(64), nullable=True)
     used_at = db.Column(UTCDateTime, nullable=True)
     revoked_at = db.Column(UTCDateTime, nullable=True)
 
@@ -68,11 +84,7 @@ class RevokedToken(db.Model):
 
 
 def find_refresh_token(value: str) -> RefreshToken | None:
-    if not isinstance(value, str) or not value or len(value) > 512:
-        return None
-    return db.session.execute(
-        db.select(RefreshToken).where(RefreshToken.token_digest == token_digest(value))
-    ).scalar_one_or_none()
+    return find_by_digest(RefreshToken.token_digest, value)
 
 
 def add_refresh_token(client, user, audience, scopes, family_id, expires_at, certificate_thumbprint=None,

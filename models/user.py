@@ -1,4 +1,4 @@
-"""People who sign in: dashboard administrators, and (later) end users at /authorize."""
+"""People who sign in: dashboard administrators, and end users at /authorize."""
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 

@@ -1,12 +1,21 @@
 """Sign in / sign out. Only administrators may use the dashboard."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from blueprints.auth import bp
-from blueprints.auth.forms import EmptyForm, SignInForm
-from models.user import find_user_by_credentials
+from blueprints.auth.forms import SignInForm
+from blueprints.auth.sign_in import find_user_for_sign_in, sign_out_and_redirect
+from blueprints.extensions import login_manager
+from models import User, db
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """Flask-Login: the signed-in user of this session, or None once deleted."""
+    return db.session.get(User, int(user_id))
 
 
 def _safe_next(target: str | None) -> str:
@@ -24,12 +33,8 @@ def login():
         return redirect(url_for("dashboard.applications"))
     form = SignInForm()
     if form.validate_on_submit():
-        user = find_user_by_credentials(form.email.data, form.password.data)
-        if user is None:
-            form.password.errors.append("Wrong email or password.")
-        elif not user.is_admin:
-            form.email.errors.append("This account may not use the dashboard.")
-        else:
+        user = find_user_for_sign_in(form, admin=True, wrong_role="This account may not use the dashboard.")
+        if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
@@ -38,7 +43,4 @@ def login():
 @bp.post("/logout")
 def logout():
     """Sign out (a POST with a CSRF token, so no other site can sign you out)."""
-    if EmptyForm().validate_on_submit():
-        logout_user()
-        flash("Signed out.", "info")
-    return redirect(url_for("auth.login"))
+    return sign_out_and_redirect(logout_user, "auth.login")

@@ -3,9 +3,11 @@
 HTML for people, with sessions and CSRF, apart from the dashboard: an end user never gets a
 dashboard session (blueprints/authorize/session.py keeps its own session key), and the
 dashboard's administrators cannot sign in to applications here.
+
+views.py defines the blueprint and the /authorize pages; account.py adds sign-in and /account
+to it.
 """
-from flask import Blueprint
+from blueprints.authorize import account
+from blueprints.authorize.views import bp
 
-bp = Blueprint("authorize", __name__)
-
-from blueprints.authorize import account, views  # noqa: E402,F401
+__all__ = ["account", "bp"]

@@ -7,14 +7,17 @@ tokens issued with them) that the application holds for this person.
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from blueprints.auth.forms import EmptyForm
-from blueprints.authorize import bp
+from blueprints.auth.sign_in import find_user_for_sign_in, sign_out_and_redirect
 from blueprints.authorize.forms import EndUserSignInForm
 from blueprints.authorize.session import current_end_user, is_own_transaction, sign_in_end_user, sign_out_end_user
-from models import Consent, PendingAuthorization, User, db
+from blueprints.authorize.views import bp
+from models import Consent, PendingAuthorization, db
 from models.apis import find_api
 from models.authorization import find_by_reference
 from models.tokens import revoke_user_client_tokens
-from models.user import find_user_by_credentials
+
+ADMIN_HERE = ("Administrator accounts sign in to the dashboard, not to applications. "
+              "Use an end-user account here.")
 
 
 @bp.route("/account/login", methods=["GET", "POST"])
@@ -24,7 +27,7 @@ def login():
     pending = find_by_reference(PendingAuthorization, reference) if is_own_transaction(reference) else None
     form = EndUserSignInForm()
     if form.validate_on_submit():
-        user = check_credentials(form)
+        user = find_user_for_sign_in(form, admin=False, wrong_role=ADMIN_HERE)
         if user is not None:
             sign_in_end_user(user)
             if pending is not None:
@@ -34,26 +37,10 @@ def login():
     return render_template("oauth/login.html", form=form, client=pending.client if pending else None), status
 
 
-def check_credentials(form) -> User | None:
-    """The end user with this email and password; puts the reason on the form otherwise."""
-    user = find_user_by_credentials(form.email.data, form.password.data)
-    if user is None:
-        form.password.errors.append("Wrong email or password.")
-        return None
-    if user.is_admin:
-        form.email.errors.append("Administrator accounts sign in to the dashboard, not to applications. "
-                                 "Use an end-user account here.")
-        return None
-    return user
-
-
 @bp.post("/account/logout")
 def logout():
     """Sign the end user out (a POST with a CSRF token)."""
-    if EmptyForm().validate_on_submit():
-        sign_out_end_user()
-        flash("Signed out.", "info")
-    return redirect(url_for("authorize.login"))
+    return sign_out_and_redirect(sign_out_end_user, "authorize.login")
 
 
 @bp.get("/account")

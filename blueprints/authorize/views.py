@@ -1,7 +1,7 @@
 """GET /authorize (RFC 6749 §4.1.1) and the pages a person goes through: sign-in, consent.
 
 1. /authorize resolves the request (plain, signed request object or pushed request) and lets
-   Authlib's grant validate it (blueprints/oauth/authorization_requests.py). Errors go back to
+   Authlib's grant validate it (blueprints/oauth/request_resolution.py). Errors go back to
    the client's redirect URI only once the client and that URI are verified; before that they
    are shown on a page (RFC 6749 §4.1.2.1).
 2. The validated request is kept on the server as a pending transaction; the browser gets a
@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from blueprints.authorize import bp
 from blueprints.authorize.forms import ConsentForm
 from blueprints.authorize.session import (
     current_end_user,
@@ -28,13 +27,15 @@ from blueprints.authorize.session import (
     is_own_transaction,
     remember_transaction,
 )
-from blueprints.oauth.authorization_requests import resolve_authorization_request, validate_parameters
-from blueprints.oauth.grants import purge_now_and_then
+from blueprints.oauth.housekeeping import purge_now_and_then
+from blueprints.oauth.request_resolution import resolve_authorization_request, validate_parameters
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
 from models.authorization import claim_pending_authorization, find_by_reference
 from models.timeutil import utcnow
 from models.tokens import token_digest
+
+bp = Blueprint("authorize", __name__)
 
 TRANSACTION_LIFETIME = timedelta(minutes=10)  # time to sign in and decide
 VIA_NOTES = {
@@ -93,14 +94,7 @@ def authorize():
 def resume():
     """Sign in first; then issue a code if the user already consented, else show the consent page."""
     reference = request.args.get("tx", "")
-    pending = load_transaction(reference)
-    user = current_end_user()
-    if user is None:
-        return redirect(url_for("authorize.login", tx=reference))
-    try:
-        grant = validate_parameters(pending.client, pending.parameters, end_user=user)
-    except OAuth2Error as error:
-        return error_response(error)
+    pending, user, grant = continue_transaction(reference)
     consent = find_consent(user, pending.client)
     if consent is not None and consent.covers(grant.request.audience, grant.request.scopes):
         return finish(pending, reference, grant, user, allowed=True)
@@ -112,14 +106,7 @@ def consent():
     """The user's decision, from the consent form (CSRF-protected)."""
     form = ConsentForm()
     reference = form.tx.data or ""
-    pending = load_transaction(reference)
-    user = current_end_user()
-    if user is None:
-        return redirect(url_for("authorize.login", tx=reference))
-    try:
-        grant = validate_parameters(pending.client, pending.parameters, end_user=user)
-    except OAuth2Error as error:
-        return error_response(error)
+    pending, user, grant = continue_transaction(reference)
     if not form.validate_on_submit():
         return render_consent(pending, grant, user, form, status=400)
     return finish(pending, reference, grant, user, allowed=bool(form.allow.data))
@@ -134,6 +121,20 @@ def load_transaction(reference: str) -> PendingAuthorization:
         abort(render_error("invalid_request", "This sign-in request has expired or was already used. Go back "
                            "to the application and start again.", 400))
     return pending
+
+
+def continue_transaction(reference: str):
+    """The pending request, its signed-in user and the grant, validated again; or, by abort,
+    the sign-in page (nobody is signed in) or the error (the request is no longer valid)."""
+    pending = load_transaction(reference)
+    user = current_end_user()
+    if user is None:
+        abort(redirect(url_for("authorize.login", tx=reference)))
+    try:
+        grant = validate_parameters(pending.client, pending.parameters, end_user=user)
+    except OAuth2Error as error:
+        abort(error_response(error))
+    return pending, user, grant
 
 
 def find_consent(user, client) -> Consent | None:

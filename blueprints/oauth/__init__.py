@@ -1,6 +1,7 @@
-"""The protocol endpoints: /oauth/* and /.well-known/* (JSON only, no CSRF, no sessions)."""
-from flask import Blueprint
+"""The protocol endpoints: /oauth/* and /.well-known/* (JSON only, no CSRF, no sessions).
 
-bp = Blueprint("oauth", __name__)
+views.py defines the blueprint and hands each request to the authorization server (server.py).
+"""
+from blueprints.oauth.views import bp
 
-from blueprints.oauth import views  # noqa: E402,F401
+__all__ = ["bp"]

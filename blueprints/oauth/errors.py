@@ -1,7 +1,9 @@
 """RFC 6749 §5.2 error helpers for the protocol endpoints.
 
-Hooks raise these; the server renders them as JSON with `Cache-Control: no-store`.
-Descriptions must stay in the RFC 6749 character set (printable ASCII without `"` or `\\`).
+The front door, the method checks and the endpoints raise these; the server renders them as
+JSON with `Cache-Control: no-store`.
+Descriptions must stay in the RFC 6749 character set (printable ASCII without `"` or `\\`):
+`printable` makes any text safe to quote in one.
 """
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError
@@ -9,7 +11,27 @@ from authlib.oauth2.rfc6749 import InvalidClientError
 GENERIC_CLIENT_FAILURE = "client authentication failed"
 
 
-class ClientAuthFailure(InvalidClientError):
+def printable(text) -> str:
+    """Text safe for error_description (RFC 6749 §5.2: printable ASCII without quote or backslash).
+
+    Anything else would make Authlib's error itself fail, a 500.
+    """
+    return "".join(ch for ch in str(text) if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\')
+
+
+class LoggedOAuth2Error(OAuth2Error):
+    """An RFC 6749 §5.2 error that also carries a `reason_code` and a `reason` for the event log.
+
+    `description` goes on the wire; `reason` (the description, unless given) only to the log.
+    """
+
+    def __init__(self, reason_code: str, description: str, reason: str | None = None):
+        super().__init__(description=description)
+        self.reason_code = reason_code
+        self.reason = reason or description
+
+
+class ClientAuthFailure(LoggedOAuth2Error, InvalidClientError):
     """`invalid_client` (always 401) with a private reason for the event log.
 
     The response says only "client authentication failed", the same for an unknown client,
@@ -21,9 +43,7 @@ class ClientAuthFailure(InvalidClientError):
     status_code = 401
 
     def __init__(self, reason_code: str, reason: str, description: str = GENERIC_CLIENT_FAILURE):
-        super().__init__(description=description, status_code=401)
-        self.reason_code = reason_code
-        self.reason = reason
+        super().__init__(reason_code, description, reason)
         self.basic_attempted = False  # set by the front door; adds WWW-Authenticate (RFC 6749 §5.2)
 
     def get_headers(self):
@@ -33,13 +53,8 @@ class ClientAuthFailure(InvalidClientError):
         return headers
 
 
-class ClientRequestError(OAuth2Error):
+class ClientRequestError(LoggedOAuth2Error):
     """A malformed client-authentication request: `invalid_request` (400) with a log reason."""
 
     error = "invalid_request"
     status_code = 400
-
-    def __init__(self, reason_code: str, description: str):
-        super().__init__(description=description)
-        self.reason_code = reason_code
-        self.reason = description

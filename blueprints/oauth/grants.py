@@ -1,8 +1,8 @@
 """Grant types. Authlib runs the flow; these subclasses add audiences and scopes per API,
-and keep codes and refresh tokens as digests, each redeemed by one conditional UPDATE."""
+bind tokens to the client certificate the edge forwarded (RFC 8705 §3, edge.py), and keep
+codes and refresh tokens as digests, each redeemed by one conditional UPDATE."""
 import hmac
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 
 from authlib.oauth2.rfc6749 import grants
@@ -10,12 +10,14 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, 
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import current_app
 
-from blueprints.oauth.client_auth.mtls import binding_thumbprint, check_edge_problem_for_binding
+from blueprints.oauth.edge import binding_thumbprint, check_edge_problem_for_binding
+from blueprints.oauth.errors import printable
+from blueprints.oauth.housekeeping import purge_now_and_then
 from blueprints.oauth.tokens import issue_access_token, sign_access_token, user_subject
 from models import AuthorizationCode, db
 from models.apis import find_api
 from models.auth_methods import CONFIDENTIAL_METHODS, REFRESH_TOKEN, USER_FLOW_METHODS
-from models.authorization import claim_code, find_code, purge_expired_flow_state
+from models.authorization import claim_code, find_code
 from models.timeutil import utcnow
 from models.tokens import (
     add_refresh_token,
@@ -53,7 +55,7 @@ def resolve_audience_and_scopes(client, requested_audience, requested_scope) -> 
     if not audience:
         raise InvalidRequestError("audience is required: name the API the token is for")
     if find_api(issuer, audience) is None:
-        raise AccessDeniedError(f"no API has the identifier {_reportable(audience[:200])}")
+        raise AccessDeniedError(f"no API has the identifier {printable(audience[:200])}")
     grant = client.grant_for(audience)
     if grant is None:
         raise AccessDeniedError("the application is not granted access to this API")
@@ -63,14 +65,8 @@ def resolve_audience_and_scopes(client, requested_audience, requested_scope) -> 
     not_granted = [scope for scope in requested if scope not in grant.scopes]
     if not_granted:
         raise InvalidScopeError(
-            f"scope {_reportable(not_granted[0][:100])} is not granted to this application for this API")
+            f"scope {printable(not_granted[0][:100])} is not granted to this application for this API")
     return audience, requested
-
-
-def _reportable(text: str) -> str:
-    """A value quoted in error_description: RFC 6749 §5.2 allows printable ASCII without quote or backslash
-    (anything else would make Authlib's error itself fail, a 500)."""
-    return "".join(ch for ch in text if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\')
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -246,15 +242,3 @@ def check_refresh_token_binding(token) -> None:
     if presented is None or not hmac.compare_digest(presented, token.certificate_thumbprint):
         raise InvalidGrantError("the refresh token is bound to a client certificate; present that certificate")
 
-
-_next_purge = 0.0
-
-
-def purge_now_and_then() -> None:
-    """Delete expired flow state at most once a minute per process (codes, PAR, refresh, revoked jtis)."""
-    global _next_purge
-    if time.monotonic() < _next_purge:
-        return
-    _next_purge = time.monotonic() + 60.0
-    purge_expired_flow_state()
-    db.session.commit()

@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-# The algorithms a key can be registered with (models.credential.KEY_ALGORITHMS) and their hashes.
+# The algorithms a key can be registered with (models/auth_methods.py KEY_ALGORITHMS) and their hashes.
 HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "PS256": hashes.SHA256}
 BASE64URL = re.compile(r"[A-Za-z0-9_-]*")  # RFC 7515 §2: base64url without padding
 

@@ -1,10 +1,10 @@
 """RFC 8414 authorization server metadata: exactly what this server supports, nothing more."""
 from flask import current_app, url_for
 
-from blueprints.oauth import pkce
 from blueprints.oauth.introspection import IntrospectionEndpoint
+from blueprints.oauth.pkce import CODE_CHALLENGE_METHODS
 from blueprints.oauth.revocation import RevocationEndpoint
-from models.auth_methods import KEY_ALGORITHMS, MTLS_METHODS
+from models.auth_methods import KEY_ALGORITHMS, MTLS_METHODS, PRIVATE_KEY_JWT
 from models.signing_keys import SIGNING_ALG
 
 
@@ -23,7 +23,7 @@ def server_metadata(server) -> dict:
         "grant_types_supported": server.supported_grant_types(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "code_challenge_methods_supported": list(pkce.METHODS),  # RFC 7636 §6.2: S256 only, never plain
+        "code_challenge_methods_supported": list(CODE_CHALLENGE_METHODS),  # RFC 7636 §6.2: S256 only, never plain
         "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "token_endpoint_auth_methods_supported": auth_methods,
         "access_token_signing_alg_values_supported": [SIGNING_ALG],
@@ -44,7 +44,7 @@ def server_metadata(server) -> dict:
         # client is never fetched, so the OpenID Discovery sense of this flag (default true) is false.
         "request_uri_parameter_supported": False,
     }
-    if "private_key_jwt" in auth_methods:
+    if PRIVATE_KEY_JWT in auth_methods:
         metadata["token_endpoint_auth_signing_alg_values_supported"] = list(KEY_ALGORITHMS)
     if mtls_enabled:
         # RFC 8705 §3.3 and §5: tokens are bound to the certificate whenever one comes over the edge.

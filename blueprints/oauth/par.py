@@ -17,14 +17,14 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
-from blueprints.oauth.authorization_requests import (
+from blueprints.oauth.housekeeping import purge_now_and_then
+from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
+from blueprints.oauth.request_resolution import (
     REQUEST_URI_PREFIX,
     ignored_outside,
     record_request_failure,
     validate_parameters,
 )
-from blueprints.oauth.grants import purge_now_and_then
-from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
 from models import PushedRequest, db
 from models.auth_methods import USER_FLOW_METHODS
 from models.timeutil import utcnow

@@ -12,7 +12,9 @@ import re
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-METHODS = ["S256"]
+from models.auth_methods import NONE
+
+CODE_CHALLENGE_METHODS = ["S256"]
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is always 43 characters.
 S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -21,7 +23,7 @@ class S256CodeChallenge(CodeChallenge):
     """Authlib's extension, narrowed to S256 and required for public clients at both steps."""
 
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"  # only ever used for codes stored with a method anyway
-    SUPPORTED_CODE_CHALLENGE_METHOD = METHODS
+    SUPPORTED_CODE_CHALLENGE_METHOD = CODE_CHALLENGE_METHODS
 
     def __init__(self):
         super().__init__(required=True)
@@ -35,7 +37,7 @@ def check_code_challenge(client, parameters) -> None:
     challenge, method = parameters.get("code_challenge"), parameters.get("code_challenge_method")
     if not challenge and not method:
         # RFC 9700 §2.1.1, RFC 7636 §4.4.1: a public client cannot protect its code otherwise.
-        if client.token_endpoint_auth_method == "none":  # noqa: S105 (a method name)
+        if client.token_endpoint_auth_method == NONE:
             raise InvalidRequestError("code_challenge is required for public clients (PKCE, RFC 7636)")
         return
     if not challenge:
@@ -43,7 +45,7 @@ def check_code_challenge(client, parameters) -> None:
     # RFC 7636 §4.3 defaults a missing method to plain; AppCreds accepts S256 only (RFC 9700 §2.1.1).
     if not method:
         raise InvalidRequestError("code_challenge_method is required and must be S256")
-    if method not in METHODS:
+    if method not in CODE_CHALLENGE_METHODS:
         raise InvalidRequestError("code_challenge_method must be S256 (plain is not accepted)")
     if not S256_CHALLENGE.fullmatch(challenge):
         raise InvalidRequestError("code_challenge must be 43 base64url characters (an S256 challenge)")

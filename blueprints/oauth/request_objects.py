@@ -6,8 +6,8 @@ or raises RequestObjectError, answered as `invalid_request_object` (RFC 9101 §6
 2. header: alg RS256, RS384 or PS256 (never none, never HMAC), typ jwt or oauth-authz-req+jwt
    when present, no crit - all before any key is touched;
 3. key: the kid selects one of the application's current JAR keys (without a kid each is
-   tried) - never a Private Key JWT key; the key's registered alg must be the header's; the
-   signature must verify;
+   tried) - never a Private Key JWT key; the key's registered alg must be the header's
+   (models/key_material.py selects them, as for client assertions); the signature must verify;
 4. claims: iss is the client id, aud exactly the issuer, client_id and response_type present and
    client_id equal to the query's; exp not passed and nbf not ahead, neither more than 60 minutes
    from now; jti at most 64 bytes; no request or request_uri inside.
@@ -16,13 +16,12 @@ Key-pointing header parameters (jku, x5u, jwk, x5c) are ignored, never fetched.
 """
 import time
 
-from authlib.oauth2.base import OAuth2Error
 from flask import current_app
 
+from blueprints.oauth.errors import LoggedOAuth2Error
 from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
 from models.auth_methods import JAR, KEY_ALGORITHMS
-from models.key_material import public_key_of
-from models.timeutil import utcnow
+from models.key_material import KeyProblem, public_key_of, select_verification_keys
 
 MAX_REQUEST_OBJECT_BYTES = 16 * 1024
 MAX_TIME_DISTANCE = 60 * 60     # Auth0: exp and nbf at most 60 minutes from now
@@ -33,15 +32,11 @@ AUTHORIZATION_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope
                             "code_challenge", "code_challenge_method")
 
 
-class RequestObjectError(OAuth2Error):
+class RequestObjectError(LoggedOAuth2Error):
     """RFC 9101 §7: `invalid_request_object`, with a reason code for the event log."""
 
     error = "invalid_request_object"
     status_code = 400
-
-    def __init__(self, reason_code: str, description: str):
-        super().__init__(description=description)
-        self.reason_code = reason_code
 
 
 def check_request_object(client, value: str, outer_client_id: str) -> dict:
@@ -100,21 +95,17 @@ def check_header(header: dict) -> None:
 # --- 3. key and signature ------------------------------------------------------------------------
 
 def check_signature(client, header: dict, signing_input: bytes, signature: bytes) -> None:
-    now = utcnow()
     # Only keys registered for JAR: a Private Key JWT key signs client assertions, nothing else.
-    current = [c for c in client.credentials if c.usage == JAR and not c.is_expired(now)]
-    if not current:
+    keys = select_verification_keys(client, JAR, header.get("kid"), header["alg"])
+    if keys.problem is KeyProblem.NO_CURRENT_KEY:
         raise RequestObjectError("no_jar_key", "the application has no key registered for signed requests")
-    kid = header.get("kid")
-    candidates = current if kid is None else [c for c in current if c.kid == kid]
-    if not candidates:
+    if keys.problem in (KeyProblem.UNKNOWN_KID, KeyProblem.EXPIRED_KID):
         raise RequestObjectError("unknown_kid", "no current JAR key of the application has this kid")
     # Auth0: alg must equal the alg registered with the key.
-    candidates = [c for c in candidates if c.alg == header["alg"]]
-    if not candidates:
+    if keys.problem is KeyProblem.ALG_MISMATCH:
         raise RequestObjectError("alg_mismatch", f"no JAR key of the application is registered for {header['alg']}")
     # RFC 9101 §6.2: the signature must validate with the client's registered key.
-    if not any(is_valid_signature(c, header["alg"], signing_input, signature) for c in candidates):
+    if not any(is_valid_signature(c, header["alg"], signing_input, signature) for c in keys.candidates):
         raise RequestObjectError("bad_signature", "the request object signature does not verify")
 
 

@@ -1,11 +1,18 @@
 """The authorization server: Authlib's AuthorizationServer, wired to AppCreds.
 
 - client authentication goes through our front door (client_auth/__init__.py), which runs
-  the hooks registered here with `register_client_auth_method`;
+  the checks registered here with `register_client_auth_method`;
 - token requests may have a form or a JSON body (Auth0 accepts JSON), read from the body only;
-- Authlib's defaults we do not want are replaced: no bearer-token generator with 10-day
-  lifetimes, no storage of access tokens (codes and refresh tokens are stored by the grants,
-  as digests).
+- Authlib's defaults we do not want are replaced: the grants sign their own access tokens
+  (tokens.py) instead of Authlib's bearer-token generator with 10-day lifetimes, and no access
+  token is stored (codes and refresh tokens are stored by the grants, as digests);
+- the server keeps its own record of the methods and grants it registered, for discovery
+  (metadata.py), instead of reading Authlib's private registries.
+
+`authorization` is one server per process, built and registered here at import, like the
+other unbound extensions (Flask's "Application Factories" pattern). That is safe because what
+it registers is code, never configuration: the grants, endpoints and client-authentication
+checks are the same for every app. `init_authorization_server` binds it to each app.
 """
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
@@ -13,8 +20,7 @@ from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from flask import request as http_request
 from werkzeug.datastructures import MultiDict
 
-from blueprints.oauth import client_auth
-from blueprints.oauth.client_auth import private_key_jwt
+from blueprints.oauth.client_auth import authenticate, private_key_jwt, query_client, register_methods
 from blueprints.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from blueprints.oauth.introspection import IntrospectionEndpoint
 from blueprints.oauth.pkce import S256CodeChallenge
@@ -58,6 +64,20 @@ class ProtocolRequest(FlaskOAuth2Request):
 
 
 class AppCredsAuthorizationServer(AuthorizationServer):
+    def __init__(self):
+        super().__init__(query_client=query_client, save_token=_no_token_storage)
+        self.client_auth_methods: list[str] = []  # registered with register_client_auth_method
+        self.token_grants: list[type] = []        # grant classes the token endpoint dispatches to
+
+    def register_client_auth_method(self, method, func):
+        super().register_client_auth_method(method, func)
+        self.client_auth_methods.append(method)
+
+    def register_grant(self, grant_cls, extensions=None):
+        super().register_grant(grant_cls, extensions)
+        if hasattr(grant_cls, "check_token_endpoint"):  # Authlib's own test for a token grant
+            self.token_grants.append(grant_cls)
+
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):  # /authorize and PAR pass the parameters they resolved
             return request
@@ -65,18 +85,17 @@ class AppCredsAuthorizationServer(AuthorizationServer):
 
     def authenticate_client(self, request, methods, endpoint="token"):
         parent = super()
-        return client_auth.authenticate(
+        return authenticate(
             request, methods, endpoint, lambda method: parent.authenticate_client(request, [method], endpoint)
         )
 
     def supported_token_endpoint_auth_methods(self) -> list[str]:
-        """Methods some token grant accepts and a hook verifies, for discovery (RFC 8414 §2)."""
-        registered = set(self._client_auth._methods) if self._client_auth else set()
-        offered = [m for grant, _ in self._token_grants for m in grant.TOKEN_ENDPOINT_AUTH_METHODS]
-        return [m for m in dict.fromkeys(offered) if m in registered]
+        """Methods some token grant accepts and a check verifies, for discovery (RFC 8414 §2)."""
+        offered = [m for grant in self.token_grants for m in grant.TOKEN_ENDPOINT_AUTH_METHODS]
+        return [m for m in dict.fromkeys(offered) if m in self.client_auth_methods]
 
     def supported_grant_types(self) -> list[str]:
-        return [grant.GRANT_TYPE for grant, _ in self._token_grants]
+        return [grant.GRANT_TYPE for grant in self.token_grants]
 
 
 def _no_token_storage(token, request):
@@ -84,15 +103,16 @@ def _no_token_storage(token, request):
 
 
 authorization = AppCredsAuthorizationServer()
+authorization.register_grant(ClientCredentialsGrant)  # first: the hot path finds it at once
+authorization.register_grant(AuthorizationCodeGrant, [S256CodeChallenge()])
+authorization.register_grant(RefreshTokenGrant)
+authorization.register_endpoint(RevocationEndpoint)
+authorization.register_endpoint(IntrospectionEndpoint)
+register_methods(authorization)
 
 
 def init_authorization_server(app) -> None:
-    authorization.init_app(app, query_client=client_auth.query_client, save_token=_no_token_storage)
+    """Bind the server to `app`. Authlib reads only its own OAUTH2_* settings here, which AppCreds
+    leaves unset, so every app in the process configures the shared server the same way."""
+    authorization.init_app(app)
     private_key_jwt.log_configuration_warnings(app)
-    if not authorization._token_grants:  # the module-level server is shared by every app in a process
-        authorization.register_grant(ClientCredentialsGrant)  # first: the hot path finds it at once
-        authorization.register_grant(AuthorizationCodeGrant, [S256CodeChallenge()])
-        authorization.register_grant(RefreshTokenGrant)
-        authorization.register_endpoint(RevocationEndpoint)
-        authorization.register_endpoint(IntrospectionEndpoint)
-        client_auth.register_methods(authorization)

@@ -2,16 +2,17 @@
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
-from flask import jsonify, request
+from flask import Blueprint, jsonify, request
 
 from blueprints.extensions import csrf
-from blueprints.oauth import bp
-from blueprints.oauth.authorization_requests import printable
 from blueprints.oauth.client_auth import record_rejected_request
+from blueprints.oauth.errors import printable
 from blueprints.oauth.metadata import server_metadata
 from blueprints.oauth.par import push_authorization_request
 from blueprints.oauth.server import authorization, body_parameters
 from models.state import app_state
+
+bp = Blueprint("oauth", __name__)
 
 FORM = "application/x-www-form-urlencoded"
 

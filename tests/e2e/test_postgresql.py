@@ -65,6 +65,8 @@ def test_migrations_tokens_and_replay_on_postgresql(tmp_path, database_url):
 
     with engine.connect() as connection:
         reasons = connection.exec_driver_sql(
-            "SELECT reason_code FROM auth_events WHERE client_id_sent = %(id)s", {"id": jwt_app}).scalars().all()
+            "SELECT reason_code FROM auth_events WHERE client_id_sent = %(id)s"
+            " AND event_type = 'client_authentication'",
+            {"id": jwt_app}).scalars().all()
     engine.dispose()
     assert sorted(reasons) == ["authenticated"] + ["replayed"] * 7

@@ -4,15 +4,20 @@ RFC 6749 §2.3 lets a client authenticate in several ways, but it "MUST NOT use 
 authentication method in each request". AppCreds also gives each application exactly one
 method (RFC 7591 §2 `token_endpoint_auth_method`). The steps, in order:
 
-1. find the mechanisms the request presents: an HTTP Basic header, `client_secret` in the
-   body, a `client_assertion` - or, only when none of those came, a client certificate from
-   the trusted edge, or a bare `client_id` (a public client);
+1. find the mechanisms the request presents (MECHANISMS): an HTTP Basic header,
+   `client_secret` in the body, a `client_assertion` - or, only when none of those came, a
+   client certificate from the trusted edge (edge.py), or a bare `client_id` (a public client);
 2. refuse two at once (RFC 6749 §2.3), and credentials in the query string (§2.3.1);
-3. load the application the request names: unknown -> invalid_client;
+3. load the application the request names, once: unknown -> invalid_client;
 4. refuse a mechanism that is not the application's method, or not allowed at this endpoint;
-5. verify the credential with the hook registered with Authlib for that method
-   (client_secret.py, private_key_jwt.py, mtls.py, none.py);
+5. run that method's check (CHECKS: client_secret.py, private_key_jwt.py, mtls.py, none.py),
+   which starts from the loaded application and verifies only its own credential;
 6. record the attempt, good or bad, with its reason (models/auth_event.py).
+
+Step 5 goes through Authlib: each check is registered with `register_client_auth_method`.
+Authlib calls a hook as hook(query_client, request), so the registered hook is a small adapter
+(`authlib_hook`): the front door puts the application it loaded on the OAuth2Request as
+`claimed_client`, and the adapter hands it to the check. No method file loads an application.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +26,18 @@ from authlib.oauth2.rfc6749 import InvalidClientError
 from flask import g
 from flask import request as http_request
 
+from blueprints.oauth.client_auth import client_secret, mtls, none, private_key_jwt
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
 from models import Client
+from models.auth_methods import (
+    CLIENT_SECRET_BASIC,
+    CLIENT_SECRET_POST,
+    MTLS_METHODS,
+    NONE,
+    PRIVATE_KEY_JWT,
+    SELF_SIGNED_TLS_CLIENT_AUTH,
+    TLS_CLIENT_AUTH,
+)
 from models.state import app_state
 
 # Parameters that carry a credential; RFC 6749 §2.3.1 forbids them in the request URI.
@@ -44,11 +59,25 @@ class Mechanism:
     explicit: bool = True
 
 
-MECHANISMS: list[Mechanism] = []
+# The mechanisms, in the order they are looked for; fixed in code, so one tuple serves every app.
+MECHANISMS = (
+    Mechanism(CLIENT_SECRET_BASIC, (CLIENT_SECRET_BASIC,), client_secret.find_basic_client_id),
+    Mechanism(CLIENT_SECRET_POST, (CLIENT_SECRET_POST,), client_secret.find_post_client_id),
+    Mechanism(PRIVATE_KEY_JWT, (PRIVATE_KEY_JWT,), private_key_jwt.find_client_id),
+    # The fallbacks, in this order: a certificate is considered before a bare client_id.
+    Mechanism("mtls", MTLS_METHODS, mtls.find_certificate_client_id, explicit=False),
+    Mechanism(NONE, (NONE,), none.find_bare_client_id, explicit=False),
+)
 
-
-def register_mechanism(mechanism: Mechanism) -> None:
-    MECHANISMS.append(mechanism)
+# Each method's check: check(client, request) returns the client or raises ClientAuthFailure.
+CHECKS = {
+    CLIENT_SECRET_BASIC: client_secret.authenticate_client_secret_basic,
+    CLIENT_SECRET_POST: client_secret.authenticate_client_secret_post,
+    PRIVATE_KEY_JWT: private_key_jwt.authenticate_private_key_jwt,
+    TLS_CLIENT_AUTH: mtls.authenticate_tls_client_auth,
+    SELF_SIGNED_TLS_CLIENT_AUTH: mtls.authenticate_self_signed_tls_client_auth,
+    NONE: none.authenticate_none,
+}
 
 
 def query_client(client_id: str) -> Client | None:
@@ -63,9 +92,11 @@ def query_client(client_id: str) -> Client | None:
 def authenticate(request, methods, endpoint: str, run_registered_hook: Callable) -> Client:
     """Authenticate the client of an OAuth2Request, allowing only `methods` at `endpoint`.
 
-    `run_registered_hook(method)` runs the hook registered with Authlib for that one method.
+    `run_registered_hook(method)` runs the hook registered with Authlib for that one method
+    (see `authlib_hook`).
     """
-    attempt = {"endpoint": endpoint, "method": None, "client_id_sent": None, "client": None}
+    attempt = {"endpoint": endpoint, "method": None, "client_id_sent": None, "client": None,
+               "grant_type": request.form.get("grant_type") if endpoint == "token" else None}
     try:
         client = _authenticate(request, methods, endpoint, run_registered_hook, attempt)
     except (ClientAuthFailure, ClientRequestError) as error:
@@ -115,6 +146,7 @@ def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> C
         raise ClientAuthFailure("method_not_allowed_here", f"{method} is not accepted at the {endpoint} endpoint")
     attempt["method"] = method
 
+    request.claimed_client = client  # what `authlib_hook` hands the method's check
     try:
         # Authlib's registry runs exactly one hook: the one registered for this method.
         return run_registered_hook(method)
@@ -151,12 +183,14 @@ def _presented_mechanisms(request, attempt):
 def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str) -> None:
     client = attempt.get("client")
     sent = attempt.get("client_id_sent")
+    grant_type = attempt.get("grant_type")
     app_state().events.record(
         event_type="client_authentication",
         client_id_sent=sent[:128] if sent else None,
         client_pk=client.id if client is not None else None,
         endpoint=attempt.get("endpoint"),
         method=attempt.get("method"),
+        grant_type=grant_type[:40] if grant_type else None,  # the Management API's log types use it
         outcome=outcome,
         reason_code=reason_code,
         reason=reason,
@@ -177,13 +211,15 @@ def record_rejected_request(endpoint: str, reason_code: str, reason: str) -> Non
 
 
 def register_methods(server) -> None:
-    """Register every method's hook with Authlib, and each mechanism with the front door."""
-    from blueprints.oauth.client_auth import client_secret, mtls, none, private_key_jwt
+    """Register every method's check with Authlib, each through `authlib_hook`."""
+    for method, check in CHECKS.items():
+        server.register_client_auth_method(method, authlib_hook(check))
 
-    MECHANISMS.clear()
-    # Order matters only among fallbacks: a certificate is considered before a bare client_id.
-    for module in (client_secret, private_key_jwt, mtls, none):
-        for mechanism in module.MECHANISMS:
-            register_mechanism(mechanism)
-        for method, hook in module.HOOKS.items():
-            server.register_client_auth_method(method, hook)
+
+def authlib_hook(check: Callable) -> Callable:
+    """The hook Authlib calls for one method: it gives `check` the application the front door
+    loaded (step 3) instead of looking it up again with Authlib's `query_client`."""
+    def hook(_query_client, request):
+        return check(request.claimed_client, request)
+
+    return hook

@@ -3,13 +3,13 @@
 client_secret_basic: `Authorization: Basic base64(id ":" secret)`, where id and secret are each
   form-urlencoded first (RFC 6749 §2.3.1 and Appendix B), so "+" decodes to a space.
 client_secret_post: `client_id` and `client_secret` in the request body (never the URI).
-The secret is compared as keyed digests in constant time (models/encryption.py).
+Each check starts from the application the front door loaded and reads only the secret; it
+is compared as keyed digests in constant time (models/encryption.py).
 """
 import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from blueprints.oauth.client_auth import Mechanism
 from blueprints.oauth.errors import ClientAuthFailure
 
 
@@ -42,49 +42,40 @@ def read_basic_credentials(headers) -> tuple[str, str] | None:
     return client_id, secret
 
 
-def _basic_client_id(request):
+def find_basic_client_id(request) -> str | None:
+    """The client_secret_basic mechanism: the client id in an HTTP Basic header, if one came."""
     credentials = read_basic_credentials(request.headers)
     return credentials[0] if credentials else None
 
 
-def _post_client_id(request):
+def find_post_client_id(request) -> str | None:
+    """The client_secret_post mechanism: body `client_id` ("" when missing), if `client_secret` came."""
     if "client_secret" not in request.form:
         return None
     return request.form.get("client_id") or ""
 
 
-def authenticate_client_secret_basic(query_client, request):
-    """Hook for Authlib: the application named in the Basic header, if the secret matches."""
+def authenticate_client_secret_basic(client, request):
+    """The application, if the secret in the Basic header matches its secret."""
     credentials = read_basic_credentials(request.headers)
     if credentials is None:
         return None
-    client_id, secret = credentials
-    return _check_secret(query_client(client_id), secret)
+    _client_id, secret = credentials
+    check_secret(client, secret)
+    return client
 
 
-def authenticate_client_secret_post(query_client, request):
-    """Hook for Authlib: the application named by body `client_id`, if body `client_secret` matches."""
-    client_id, secret = request.form.get("client_id"), request.form.get("client_secret")
-    if client_id is None or secret is None:
+def authenticate_client_secret_post(client, request):
+    """The application, if body `client_secret` matches its secret."""
+    secret = request.form.get("client_secret")
+    if secret is None:
         return None
-    return _check_secret(query_client(client_id), secret)
+    check_secret(client, secret)
+    return client
 
 
-def _check_secret(client, secret):
-    if client is None:
-        raise ClientAuthFailure("unknown_client", "no application has this client id (unknown or deleted)")
+def check_secret(client, secret: str) -> None:
     if not client.has_secret:
         raise ClientAuthFailure("no_secret", "the application has no client secret")
     if not client.check_client_secret(secret):
         raise ClientAuthFailure("wrong_secret", "the client secret does not match the current secret")
-    return client
-
-
-MECHANISMS = [
-    Mechanism("client_secret_basic", ("client_secret_basic",), _basic_client_id),
-    Mechanism("client_secret_post", ("client_secret_post",), _post_client_id),
-]
-HOOKS = {
-    "client_secret_basic": authenticate_client_secret_basic,
-    "client_secret_post": authenticate_client_secret_post,
-}

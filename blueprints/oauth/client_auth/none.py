@@ -5,18 +5,13 @@ A public client (a SPA or native app) cannot keep a secret, so it only names its
 and it may not use grants that need a confidential client, such as client_credentials
 (RFC 6749 §4.4).
 """
-from blueprints.oauth.client_auth import Mechanism
 
 
-def _bare_client_id(request):
+def find_bare_client_id(request) -> str | None:
+    """The none mechanism: a `client_id` and nothing else that identifies the client."""
     return request.form.get("client_id") or request.args.get("client_id") or None
 
 
-def authenticate_none(query_client, request):
-    """Hook for Authlib: the application named by `client_id`, with no credential to verify."""
-    client_id = _bare_client_id(request)
-    return query_client(client_id) if client_id else None
-
-
-MECHANISMS = [Mechanism("none", ("none",), _bare_client_id, explicit=False)]
-HOOKS = {"none": authenticate_none}
+def authenticate_none(client, request):
+    """The application the front door loaded by its `client_id`: there is no credential to verify."""
+    return client

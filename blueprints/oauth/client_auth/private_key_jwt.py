@@ -1,10 +1,12 @@
 """RFC 7523 §2.2 and §3 (with RFC 7521 §4.2): private_key_jwt client authentication.
 
 The application signs a short-lived JWT with its private key; AppCreds holds only public keys
-(models/credential_registry.py). authenticate_private_key_jwt checks, in this order:
+(models/credential_registry.py). authenticate_private_key_jwt starts from the application the
+front door loaded (named by the assertion's `sub`) and checks, in this order:
 1. shape: client_assertion_type, size, one compact JWS, iss/sub/jti at most 64 characters;
 2. header: alg on the allow-list, typ not another kind of JWT, no crit - before any key is touched;
-3. key: the kid selects a current key (without one, each is tried); its alg must equal the header's;
+3. key: the kid selects a current key (without one, each is tried); its alg must equal the header's
+   (models/key_material.py selects them, as for request objects);
 4. claims: iss, sub, client_id, aud (exactly the issuer), exp, lifetime, iat, nbf, jti;
 5. replay: the jti is stored once per application under a unique constraint - only now, so a
    forged assertion cannot burn someone else's jti.
@@ -19,12 +21,12 @@ from flask import current_app, url_for
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.oauth.client_auth import Mechanism
 from blueprints.oauth.errors import ClientAuthFailure
+from blueprints.oauth.housekeeping import at_most_every
 from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
 from models import UsedAssertion, db
 from models.auth_methods import KEY_ALGORITHMS, PRIVATE_KEY_JWT
-from models.key_material import public_key_of
+from models.key_material import KeyProblem, public_key_of, select_verification_keys
 from models.timeutil import utcnow
 
 log = logging.getLogger("appcreds.private_key_jwt")
@@ -44,11 +46,8 @@ class Assertion:
     signature: bytes
 
 
-def authenticate_private_key_jwt(query_client, request):
-    """Hook for Authlib: the application whose registered key signed a valid client assertion."""
-    client = query_client(find_client_id(request))  # the front door loaded it and checked its method
-    if client is None:
-        raise ClientAuthFailure("unknown_client", "no application has this client id (unknown or deleted)")
+def authenticate_private_key_jwt(client, request):
+    """The application, if one of its registered keys signed a valid client assertion."""
     assertion = read_assertion(request.form)
     check_header(assertion.header)
     check_signature(client, assertion)
@@ -91,11 +90,12 @@ def read_assertion(form) -> Assertion:
     return Assertion(header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)
 
 
-def find_client_id(request):
-    """The client id an assertion names, unverified: its `sub`, else the body's client_id, else "".
+def find_client_id(request) -> str | None:
+    """The private_key_jwt mechanism: the client id an assertion names, unverified - its `sub`,
+    else the body's client_id, else "".
 
     None when the body has no assertion. Never raises: a malformed assertion is reported by
-    the hook once the front door has seen every mechanism (two at once is the bigger fault).
+    the check once the front door has seen every mechanism (two at once is the bigger fault).
     """
     form = request.form
     if "client_assertion" not in form and "client_assertion_type" not in form:
@@ -138,28 +138,23 @@ def check_header(header: dict) -> None:
 
 def check_signature(client, assertion: Assertion) -> None:
     """Verify with a registered, current key whose alg is the header's (kid selects, or try each)."""
-    header, now = assertion.header, utcnow()
-    registered = [c for c in client.credentials if c.usage == PRIVATE_KEY_JWT]
-    current = [c for c in registered if not c.is_expired(now)]
+    header, kid = assertion.header, assertion.header.get("kid")
+    keys = select_verification_keys(client, PRIVATE_KEY_JWT, kid, header["alg"])
     # The application must hold at least one current key: deleted or expired keys verify nothing.
-    if not current:
+    if keys.problem is KeyProblem.NO_CURRENT_KEY:
         raise ClientAuthFailure("no_current_key", "the application has no current private_key_jwt key")
-    kid = header.get("kid")
-    candidates = current if kid is None else [c for c in current if c.kid == kid]
     # RFC 7515 §4.1.4: a kid names the key; it must be one of this application's current keys.
-    if not candidates:
-        expired = any(c.kid == kid for c in registered)
-        raise ClientAuthFailure("credential_expired" if expired else "unknown_kid",
-                                f"kid {_show(kid)} names {'an expired' if expired else 'no'} key "
-                                f"of the application")
+    if keys.problem is KeyProblem.EXPIRED_KID:
+        raise ClientAuthFailure("credential_expired", f"kid {_show(kid)} names an expired key of the application")
+    if keys.problem is KeyProblem.UNKNOWN_KID:
+        raise ClientAuthFailure("unknown_kid", f"kid {_show(kid)} names no key of the application")
     # Auth0: alg must equal the alg registered for the key, so a key is only ever used one way.
-    candidates = [c for c in candidates if c.alg == header["alg"]]
-    if not candidates:
+    if keys.problem is KeyProblem.ALG_MISMATCH:
         raise ClientAuthFailure("alg_mismatch", f"no key{' with this kid' if kid else ''} is registered "
                                                 f"for {header['alg']}")
     # RFC 7523 §3 item 9: the JWT MUST be digitally signed; the signature MUST verify.
-    if not any(is_valid_signature(c, header["alg"], assertion) for c in candidates):
-        raise ClientAuthFailure("bad_signature", f"the signature does not verify with {len(candidates)} "
+    if not any(is_valid_signature(c, header["alg"], assertion) for c in keys.candidates):
+        raise ClientAuthFailure("bad_signature", f"the signature does not verify with {len(keys.candidates)} "
                                                  f"registered key(s)")
 
 
@@ -226,9 +221,6 @@ def check_times(claims: dict) -> None:
 
 # --- 5. replay -----------------------------------------------------------------------------------
 
-_next_purge = 0.0
-
-
 def record_jti(client, claims: dict) -> None:
     """RFC 7523 §3 item 7: accept a jti once per application until its exp (plus skew) has passed.
 
@@ -263,12 +255,9 @@ def _delete_expired_jti(client_pk: int, jti: str) -> bool:
                                                       table.c.expires_at <= utcnow())).rowcount == 1
 
 
+@at_most_every(PURGE_INTERVAL)
 def purge_used_assertions_now_and_then() -> None:
     """Delete expired jti records, at most once a PURGE_INTERVAL per process (one indexed DELETE)."""
-    global _next_purge
-    if time.monotonic() < _next_purge:
-        return
-    _next_purge = time.monotonic() + PURGE_INTERVAL
     purge_used_assertions()
 
 
@@ -299,6 +288,3 @@ def _show(value) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
-
-MECHANISMS = [Mechanism("private_key_jwt", ("private_key_jwt",), find_client_id)]
-HOOKS = {"private_key_jwt": authenticate_private_key_jwt}

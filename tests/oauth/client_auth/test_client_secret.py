@@ -45,6 +45,16 @@ def test_accepts_basic(client, app, basic_app):
     assert (event.outcome, event.method, event.reason_code) == ("success", "client_secret_basic", "authenticated")
 
 
+def test_loads_the_application_once_per_request(client, app, basic_app, monkeypatch):
+    """The front door loads the application once and hands it to the method's check; nothing loads it again."""
+    client_id, secret = basic_app
+    snapshots = app_state(app).client_snapshots
+    loaded, find = [], snapshots.find
+    monkeypatch.setattr(snapshots, "find", lambda wanted: loaded.append(wanted) or find(wanted))
+    assert token_request(client, basic(client_id, secret)).status_code == 200
+    assert loaded == [client_id]
+
+
 def test_accepts_basic_with_form_encoded_credentials(client, app):
     """RFC 6749 Appendix B: '+' in the encoded credentials means a space; '%2B' means '+'."""
     client_id, _ = make_app(app)

@@ -1,4 +1,5 @@
-"""Which parameters make an authorization request, and are they acceptable - before anyone signs in.
+"""Resolving an authorization request: which parameters make it, and are they acceptable -
+before anyone signs in.
 
 `resolve_authorization_request(query)` for GET /authorize, in order:
 1. each parameter at most once (RFC 6749 §3.1), and client_id naming an application;
@@ -23,7 +24,9 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import request as http_request
 
 from blueprints.oauth.client_auth import query_client
+from blueprints.oauth.errors import LoggedOAuth2Error, printable
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
+from blueprints.oauth.server import authorization
 from models import PushedRequest, db
 from models.authorization import claim_pushed_request, find_by_reference
 from models.state import app_state
@@ -32,14 +35,10 @@ REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 §2.2
 MAX_NOTE_VALUE = 80
 
 
-class InvalidRequestUriError(OAuth2Error):
+class InvalidRequestUriError(LoggedOAuth2Error):
     """RFC 9101 §7: the request_uri is not one we can use."""
 
     error = "invalid_request_uri"
-
-    def __init__(self, reason_code: str, description: str):
-        super().__init__(description=description)
-        self.reason_code = reason_code
 
 
 @dataclass
@@ -136,8 +135,6 @@ def resolve_pushed_request(client, query) -> ResolvedRequest:
 
 def validate_parameters(client, parameters: dict, end_user=None):
     """Authlib's checks for response_type=code; returns the grant (its redirect_uri set)."""
-    from blueprints.oauth.server import authorization
-
     parameters = {**parameters, "client_id": parameters.get("client_id") or client.client_id}
     check_reportable(client, parameters)
     request = AuthorizationRequest(parameters)
@@ -171,11 +168,6 @@ def record_request_failure(client, endpoint: str, error: OAuth2Error) -> None:
         endpoint=endpoint, method=None, outcome="failure",
         reason_code=getattr(error, "reason_code", None) or error.error, reason=error.description or error.error,
         source_ip=http_request.remote_addr)
-
-
-def printable(text: str) -> str:
-    """Text safe for error_description (RFC 6749 §5.2: printable ASCII without quote or backslash)."""
-    return "".join(ch for ch in str(text) if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\')
 
 
 def _known_parameters(source) -> dict:

@@ -1,0 +1,79 @@
+"""How AppCreds' own APIs (the demo API, the Management API) check a bearer access token.
+
+The checks any resource server makes of an RFC 9068 JWT access token, in order:
+1. RFC 6750 §2.1: `Authorization: Bearer <token>`, nothing else;
+2. the signature, with the server's published signing keys (RS256 only);
+3. RFC 9068 §4: `typ` is at+jwt, `iss` is this issuer, `aud` names this API, `exp` is in the future;
+4. RFC 7009: the token was not revoked;
+5. RFC 8705 §3.2: a certificate-bound token (`cnf.x5t#S256`) comes with that certificate through
+   the trusted edge (blueprints/oauth/edge.py).
+"""
+import hmac
+import time
+
+from flask import current_app, request
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from blueprints.oauth.edge import binding_thumbprint
+from models.signing_keys import SIGNING_ALG
+from models.state import app_state
+from models.tokens import is_access_token_revoked
+
+
+class InvalidToken(Exception):
+    """RFC 6750 §3.1 invalid_token, with a description for the WWW-Authenticate header."""
+
+
+def bearer_token() -> str | None:
+    """RFC 6750 §2.1: the token of `Authorization: Bearer <token>`, or None when there is none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def validate_access_token(token: str, audience: str) -> dict:
+    """Return the claims of a valid access token for `audience`, or raise InvalidToken."""
+    keys = app_state().signing_keys.public_key_set()
+    try:
+        decoded = jwt.decode(token, keys, algorithms=[SIGNING_ALG])
+    except (JoseError, ValueError):
+        raise InvalidToken("the token is malformed or its signature does not verify") from None
+    header, claims = decoded.header, decoded.claims
+    # RFC 9068 §4: reject anything but an access token (typ at+jwt), from our issuer, for this API.
+    if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+        raise InvalidToken("the token is not an access token (typ must be at+jwt)")
+    if claims.get("iss") != current_app.config["APPCREDS_ISSUER"]:
+        raise InvalidToken("the token was issued by another issuer")
+    token_audience = claims.get("aud")
+    audiences = token_audience if isinstance(token_audience, list) else [token_audience]
+    if audience not in audiences:
+        raise InvalidToken("the token is for another API")
+    if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
+        raise InvalidToken("the token has expired")
+    # RFC 7009: a revoked token is refused at once (its jti is kept until exp; one indexed lookup).
+    if is_access_token_revoked(claims.get("jti")):
+        raise InvalidToken("the token has been revoked")
+    check_certificate_binding(claims)
+    return claims
+
+
+def check_certificate_binding(claims: dict) -> None:
+    """RFC 8705 §3.2: a bound token is accepted only with the certificate it is bound to."""
+    bound_to = (claims.get("cnf") or {}).get("x5t#S256")
+    if bound_to is None:
+        return
+    presented = binding_thumbprint()
+    if presented is None:
+        raise InvalidToken("the token is bound to a client certificate; present it over mTLS")
+    if not hmac.compare_digest(presented, bound_to):
+        raise InvalidToken("the token is bound to another client certificate")
+
+
+def bearer_challenge(realm: str, error: str | None = None, description: str | None = None) -> str:
+    """RFC 6750 §3: the WWW-Authenticate value; a request with no token gets no error code."""
+    challenge = f'Bearer realm="{realm}"'
+    if error:
+        challenge += f', error="{error}", error_description="{description}"'
+    return challenge
