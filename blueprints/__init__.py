@@ -8,15 +8,18 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import PROTOCOL_PATH_PREFIXES
+from blueprints.management_api.errors import http_error_response
 from blueprints.oauth.client_auth import record_rejected_request
 from blueprints.oauth.errors import printable
 from models import db
 
 log = logging.getLogger("appcreds")
+MANAGEMENT_API_PREFIX = "/api/v2/"
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import auth, authorize, cli, dashboard, demo_api, oauth
+    from blueprints import auth, authorize, cli, dashboard, demo_api, management_api, oauth
+    from blueprints.extensions import csrf
     from blueprints.oauth.server import init_authorization_server
 
     init_authorization_server(app)
@@ -25,6 +28,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(demo_api.bp)
+    csrf.exempt(management_api.bp)  # bearer tokens, never a cookie: nothing to forge across sites
+    app.register_blueprint(management_api.bp)
     cli.register_commands(app)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
@@ -38,6 +43,8 @@ def wants_json() -> bool:
 def handle_http_error(error: HTTPException):
     if not wants_json():
         return render_template("errors/error.html", error=error), error.code
+    if request.path.startswith(MANAGEMENT_API_PREFIX):  # Auth0's error shape (blueprints/management_api/errors.py)
+        return http_error_response(error)
     if request.path.startswith("/oauth/"):
         if error.code == 413:
             description = "the request body is too large"

@@ -147,6 +147,11 @@ def list_credentials(client, use: str | None = None) -> list[Credential]:
     return [c for c in client.credentials if use is None or c.usage == use]
 
 
+def list_unreferenced_credentials(client) -> list[Credential]:
+    """Registered but used by nothing yet (the Management API's "not yet enabled"): they verify nothing."""
+    return [c for c in client.credentials if c.usage is None]
+
+
 def is_relied_on(client, credential: Credential) -> bool:
     """True when the method in force, or required signed requests, use this credential."""
     if credential.usage == JAR:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from blueprints.cli.credentials import credential_document
+from blueprints.credential_documents import credential_document
 from models import AuthEvent, db
 from models.applications import create_application, find_application, grant_api, set_auth_method
 from models.credential_registry import add_public_key_credential

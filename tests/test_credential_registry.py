@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwcrypto import jwk
 
-from blueprints.cli.credentials import credential_document
+from blueprints.credential_documents import credential_document
 from models import Credential, db
 from models.applications import find_application, set_auth_method
 from models.credential_registry import (
@@ -128,7 +128,7 @@ def test_credential_document_has_auth0s_fields(application):
                      name="cert")
     document = credential_document(credential)
     assert set(document) == {"id", "name", "kid", "alg", "credential_type", "use", "created_at", "updated_at",
-                             "expires_at", "thumbprint_sha256"}
+                             "expires_at", "thumbprint_sha256", "subject_dn"}
     assert document["id"].startswith("cred_")
     assert document["created_at"].endswith("Z") and document["expires_at"].endswith("Z")
     assert "pem" not in document

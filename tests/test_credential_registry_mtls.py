@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519
 from cryptography.x509.oid import NameOID
 from jwcrypto import jwk
 
-from blueprints.cli.credentials import credential_document
+from blueprints.credential_documents import credential_document
 from blueprints.oauth.client_auth.mtls import same_distinguished_name
 from models import Credential, db
 from models.applications import find_application, set_auth_method

@@ -9,7 +9,7 @@ from models.applications import find_application
 from tests.factories import make_app, make_rsa_certificate, make_rsa_key, private_pem, public_pem
 
 AUTH0_FIELDS = {"id", "name", "kid", "alg", "credential_type", "use", "created_at", "updated_at",
-                "expires_at"}
+                "expires_at", "subject_dn", "thumbprint_sha256"}
 
 
 @pytest.fixture

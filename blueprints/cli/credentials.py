@@ -13,16 +13,16 @@
 The same rules as the dashboard (models/credential_registry.py); a refusal prints its sentence
 and exits non-zero, with nothing stored. Each change is committed, then recorded in the
 application's event log. JSON output has the shape of Auth0's credential responses
-(`credential_document`, which the dashboard shows too).
+(`credential_document`, blueprints/credential_documents.py, as every door shows it).
 """
 import json
-from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
 
 from blueprints.cli.common import commit_or_fail, load_application, record
-from models import Credential, credential_registry
+from blueprints.credential_documents import credential_document
+from models import credential_registry
 from models.auth_methods import CERT_SUBJECT_DN, JAR, KEY_ALGORITHMS, PUBLIC_KEY, USES, X509_CERT
 from models.credential_uploads import MAX_PEM_BYTES, parse_expires_at
 
@@ -192,24 +192,3 @@ def _identity(credential) -> str:
 def describe(credential) -> str:
     """The credential as the event log names it: its use, name and identity."""
     return f"{credential.usage} credential {credential.name!r} ({_identity(credential)})"
-
-
-def credential_document(credential: Credential) -> dict:
-    """The credential as Auth0's credential responses show it (plus `use`); never any secret."""
-    document = {
-        "id": credential.id, "name": credential.name, "kid": credential.kid, "alg": credential.alg,
-        "credential_type": credential.credential_type, "use": credential.usage,
-        "created_at": _iso(credential.created_at), "updated_at": _iso(credential.updated_at),
-        "expires_at": _iso(credential.expires_at),
-    }
-    if credential.thumbprint_sha256:
-        document["thumbprint_sha256"] = credential.thumbprint_sha256
-    if credential.subject_dn:
-        document["subject_dn"] = credential.subject_dn
-    return document
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

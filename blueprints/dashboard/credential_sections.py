@@ -10,7 +10,7 @@ it is about, with status 400 and nothing stored. Each change is committed, then 
 from flask import abort, flash, render_template
 
 from blueprints.auth.forms import EmptyForm
-from blueprints.cli.credentials import credential_document
+from blueprints.credential_documents import credential_document
 from blueprints.dashboard.common import DUPLICATE_KEY, bp, commit_or_refuse, load_application, record_action
 from blueprints.dashboard.credential_forms import (
     AddCertificateForm,
@@ -42,6 +42,7 @@ SECTION_USES = {
     JAR: ("JAR key", "jar-heading"),
     SELF_SIGNED_TLS_CLIENT_AUTH: ("self-signed certificate", "mtls-certificates-heading"),
     TLS_CLIENT_AUTH: ("subject DN", "mtls-subject-dns-heading"),
+    None: ("credential not in use yet", "unreferenced-heading"),  # registered through the Management API
 }
 
 

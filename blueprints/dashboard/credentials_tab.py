@@ -19,7 +19,7 @@ from blueprints.dashboard.credential_forms import (
 )
 from blueprints.dashboard.forms import ChangeAuthMethodForm
 from models.auth_methods import JAR, PRIVATE_KEY_JWT, SECRET_METHODS, SELF_SIGNED_TLS_CLIENT_AUTH, TLS_CLIENT_AUTH
-from models.credential_registry import list_credentials
+from models.credential_registry import list_credentials, list_unreferenced_credentials
 
 
 def secret_context(client) -> dict:
@@ -83,6 +83,11 @@ def jar_par_context(client) -> dict:
     }
 
 
+def unreferenced_context(client) -> dict:
+    """Credentials registered through the Management API that no use references yet."""
+    return {"unreferenced_credentials": list_unreferenced_credentials(client)}
+
+
 # The sections of the tab, top to bottom: (template, function giving its variables for a client).
 CREDENTIAL_SECTIONS = [
     ("dashboard/credentials/_secret.html", secret_context),
@@ -90,6 +95,7 @@ CREDENTIAL_SECTIONS = [
     ("dashboard/credentials/_private_key_jwt.html", private_key_jwt_context),
     ("dashboard/credentials/_mtls.html", mtls_context),
     ("dashboard/credentials/_jar_par.html", jar_par_context),
+    ("dashboard/credentials/_unreferenced.html", unreferenced_context),
 ]
 
 

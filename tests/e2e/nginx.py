@@ -24,10 +24,10 @@ def render_edge_config(**values) -> str:
 
 @contextlib.contextmanager
 def nginx_edge(workdir: Path, upstream: str, tls_certificate: Path, tls_key: Path, client_ca_bundle: Path,
-               edge_secret: str):
-    """Start nginx in the foreground with the edge config; yields its https base URL."""
+               edge_secret: str, port: int | None = None):
+    """Start nginx in the foreground with the edge config (on `port`, or a free one); yields its https base URL."""
     binary = find_nginx()
-    port = free_port()
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     server_block = render_edge_config(
         EDGE_LISTEN=f"127.0.0.1:{port}", EDGE_SERVER_NAME="localhost", EDGE_TLS_CERTIFICATE=tls_certificate,
