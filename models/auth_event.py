@@ -17,7 +17,7 @@ import threading
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from models import db
+from models.database import db
 from models.state import app_state
 from models.timeutil import UTCDateTime, utcnow
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 
-from models import db
+from models.database import db
 from models.timeutil import UTCDateTime, utcnow
 from models.tokens import IssuedToUser, find_by_digest
 

@@ -13,9 +13,9 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
-from models import db
 from models.auth_methods import CLIENT_CREDENTIALS, CLIENT_SECRET_BASIC, MACHINE_TO_MACHINE
 from models.credential import Credential
+from models.database import db
 from models.state import app_state
 from models.timeutil import UTCDateTime, utcnow
 

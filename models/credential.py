@@ -11,7 +11,7 @@ before anything is written, whichever door the upload came through.
 """
 import secrets
 
-from models import db
+from models.database import db
 from models.timeutil import UTCDateTime, utcnow
 
 

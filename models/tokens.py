@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, update
 
-from models import db
+from models.database import db
 from models.timeutil import UTCDateTime, utcnow
 
 

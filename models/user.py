@@ -2,7 +2,7 @@
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import db
+from models.database import db
 from models.timeutil import UTCDateTime, utcnow
 
 
