@@ -74,13 +74,14 @@ LOG_TYPES = {
     "sar": "Success: a signed or pushed authorization request passed its checks (AppCreds)",
     "far": "Failed: a signed or pushed authorization request was refused (AppCreds)",
     "sapi": "Success API Operation: a change through the dashboard, the command line or the Management API",
+    "fapi": "Failed API Operation: a Management API call refused (its reason says why)",
 }
 
 
 def log_type(event: AuthEvent) -> str:
-    if event.endpoint in DOORS:
-        return "sapi"
     outcome = "s" if event.outcome == "success" else "f"
+    if event.endpoint in DOORS:
+        return f"{outcome}api"
     if event.event_type == AUTHORIZATION_REQUEST:
         return f"{outcome}ar"
     suffix = (GRANT_LOG_TYPES.get(event.grant_type or "") if event.endpoint == "token"

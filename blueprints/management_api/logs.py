@@ -81,11 +81,11 @@ def search_filters(text: str) -> dict:
 
 def type_condition(code: str):
     """The SQL condition for the records `documents.log_type` gives this code."""
-    if code == "sapi":
-        return AuthEvent.endpoint.in_(DOORS)
     if code not in LOG_TYPES:
         return false()
     outcome = AuthEvent.outcome == ("success" if code[0] == "s" else "failure")
+    if code[1:] == "api":
+        return and_(AuthEvent.endpoint.in_(DOORS), outcome)
     if code[1:] == "ar":
         return and_(AuthEvent.event_type == AUTHORIZATION_REQUEST, outcome)
     attempt = and_(AuthEvent.event_type == "client_authentication", outcome)

@@ -79,3 +79,10 @@ def test_logs_show_attempts_and_changes_newest_first_with_auth0_types(api, app, 
     assert_error(api.get("/logs?q=user:alice"), 400, "user:alice", error_code="invalid_query_string")
     assert_error(api.get("/logs?per_page=101"), 400, "per_page", error_code="invalid_query_string")
     assert_error(api.get("/logs/12345678"), 404)
+
+
+def test_a_refused_call_is_logged_on_the_callers_tab(api, caller):
+    api.post("/clients", json={"name": "x", "colour": "blue"})
+    [refusal] = api.get(f"/logs?type=fapi&client_id={caller[0]}").json
+    assert refusal["details"]["reason_code"] == "invalid_body" and "colour" in refusal["description"]
+    assert refusal["description"].startswith("POST /api/v2/clients refused (400)")
