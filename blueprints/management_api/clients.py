@@ -160,8 +160,12 @@ def update_client(client_id):
         with about("token_endpoint_auth_method"):
             set_auth_method(client, body.token_endpoint_auth_method)
     db.session.commit()
-    changed = ", ".join(sorted(sent)) or "nothing"
-    record(client, "settings_changed", f"changed through the Management API: {changed}")
+    settings = sorted(sent - {"token_endpoint_auth_method", "client_authentication_methods"})
+    if settings:
+        record(client, "settings_changed", f"changed through the Management API: {', '.join(settings)}")
+    if body.client_authentication_methods is not None:
+        record(client, "credentials_referenced", f"{method} uses " + ", ".join(
+            reference.id for reference in listed.credentials))
     if client.token_endpoint_auth_method != before:
         record(client, "auth_method_changed",
                f"authentication method changed from {before} to {client.token_endpoint_auth_method}")
