@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import loadgen
 
@@ -40,6 +40,8 @@ RESULTS = BENCH / "results"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 280  # seconds; AppCreds (like Auth0) refuses exp - iat > 300
 SCOPE = "read:demo"
+# One issuer for every AppCreds server of a run, whatever its port (tokens name it, clients send to 127.0.0.1).
+ISSUER = "http://127.0.0.1/"
 PEER = "peer node-oidc-provider"
 PEER_CLOSE = "peer, Connection: close"
 
@@ -138,13 +140,26 @@ def gunicorn_own_options() -> list[str]:
     return ["--no-control-socket"] if "--no-control-socket" in usage else []
 
 
-def start_gunicorn(instance: Path, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
-    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": f"http://127.0.0.1:{port}/"}
+def start_gunicorn(instance: Path, issuer: str, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
+    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer}
     return subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--graceful-timeout", "5", *gunicorn_own_options(), *extra, "app:create_app()"],
         cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+
+
+def start_granian(instance: Path, issuer: str, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
+    """granian's WSGI interface, as deploy/granian.sh runs it: HTTP keep-alive, no access log."""
+    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer}
+    return subprocess.Popen(
+        [str(VENV_BIN / "granian"), "--interface", "wsgi", "--factory", "--workers", str(workers),
+         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", *extra, "app:create_app"],
+        cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+SERVERS = {"gunicorn": start_gunicorn, "granian": start_granian}
 
 
 def ensure_peer_installed() -> None:
@@ -197,7 +212,9 @@ def check_one_token(label: str, token_url: str, body: str, authorization: str, d
     status, document = post_form(token_url, body, authorization)
     if status != 200 or "access_token" not in document:
         raise SystemExit(f"{label}: the first token request failed with {status}: {document}")
-    jwks = get_json(get_json(discovery_url)["jwks_uri"])
+    # The JWKS from the server that answered (its metadata names the issuer's host, which may be another port).
+    jwks_path = urlsplit(get_json(discovery_url)["jwks_uri"]).path
+    jwks = get_json(urljoin(discovery_url, jwks_path))
     token = jwt.decode(document["access_token"], KeySet.import_key_set(jwks), algorithms=["RS256"])
     claims = token.claims
     problems = [f"{name}={claims.get(name)!r}" for name, expected in (("iss", issuer), ("aud", audience))
@@ -327,11 +344,13 @@ def measure(target: Target, args, round_number: int) -> dict:
 
 
 def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]:
-    """Instance folder, applications, gunicorn; checks one token of each kind. Returns the targets."""
+    """Instance folder, applications, then each server kind asked for on it; checks one token of each kind.
+
+    Every server shares one instance and one issuer (not tied to a port), so the same applications,
+    grants and keys serve each, and the numbers compare the servers alone. Returns the targets.
+    """
     instance = workdir / "instance"
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    issuer = base_url + "/"
+    issuer = ISSUER
     audience = issuer + "api/demo/"
     flask_cli(instance, issuer, "setup")
     created = json.loads(flask_cli(instance, issuer, "clients", "create", "Bench client_secret_basic",
@@ -344,21 +363,37 @@ def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Tar
             last_line = str(error).strip().splitlines()[-1]
             pkjwt_ok, pkjwt_reason = False, f"could not register a key ({last_line})"
 
-    server = stack.enter_context(running(start_gunicorn, workdir / "gunicorn.log", instance, port, args.workers,
-                                         args.gunicorn_arg))
+    kinds = ["gunicorn", "granian"] if args.server == "both" else [args.server]
+    targets = []
+    for kind in kinds:
+        targets += start_server(kind, args, workdir, stack, instance, created,
+                                (pkjwt_client_id, private_pem) if pkjwt_ok else None, pkjwt_reason)
+    return targets
+
+
+def start_server(kind, args, workdir, stack, instance, created, pkjwt, pkjwt_reason) -> list[Target]:
+    """One server of `kind` on the shared instance, and its targets (labelled with the server when several)."""
+    issuer, audience = ISSUER, ISSUER + "api/demo/"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    extra = args.gunicorn_arg if kind == "gunicorn" else args.granian_arg
+    server = stack.enter_context(running(SERVERS[kind], workdir / f"{kind}.log", instance, issuer, port,
+                                         args.workers, extra))
     wait_for_http(base_url + "/.well-known/jwks.json", server)
+    name = "AppCreds" if args.server != "both" else f"AppCreds {kind}"
     token_url = base_url + "/oauth/token"
     discovery = base_url + "/.well-known/oauth-authorization-server"
     body = urlencode({"grant_type": "client_credentials", "audience": audience, "scope": SCOPE})
     authorization = basic(created["client_id"], created["client_secret"])
-    check_one_token("AppCreds", token_url, body, authorization, discovery, issuer, audience)
-    secret_target = Target("AppCreds client_secret_basic", server,
+    check_one_token(name, token_url, body, authorization, discovery, issuer, audience)
+    secret_target = Target(f"{name} client_secret_basic", server,
                            lambda: loadgen.Load(token_url, body, authorization, connection_close=args.close))
     targets = [secret_target]
-    if not pkjwt_ok:
-        print(f"AppCreds private_key_jwt: skipped, {pkjwt_reason}", flush=True)
-        targets.append(Target(f"AppCreds private_key_jwt (skipped: {pkjwt_reason})", server, None))
+    if pkjwt is None:
+        print(f"{name} private_key_jwt: skipped, {pkjwt_reason}", flush=True)
+        targets.append(Target(f"{name} private_key_jwt (skipped: {pkjwt_reason})", server, None))
         return targets
+    pkjwt_client_id, private_pem = pkjwt
 
     prefix = urlencode({"grant_type": "client_credentials", "audience": audience, "scope": SCOPE,
                         "client_id": pkjwt_client_id, "client_assertion_type": ASSERTION_TYPE}) + "&client_assertion="
@@ -368,14 +403,14 @@ def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Tar
         """A fresh file of assertions for this round: 1.5 x what client_secret_basic managed, plus a margin."""
         rate = secret_target.results[-1]["rps"] if secret_target.results else 1000
         count = args.assertions or int(rate * (args.warmup + args.seconds) * 1.5) + 1000
-        path = workdir / f"assertions-{next(batches)}.txt"
+        path = workdir / f"assertions-{kind}-{next(batches)}.txt"
         took = write_assertions(private_pem, pkjwt_client_id, issuer, count, path)
         print(f"  (signed {count} client assertions in {took:.1f} s)", flush=True)
         return loadgen.Load(token_url, prefix, "", connection_close=args.close, assertions=path)
 
     one = _sign_assertions(private_pem, pkjwt_client_id, issuer, 1)[0]
-    check_one_token("AppCreds private_key_jwt", token_url, prefix + one, "", discovery, issuer, audience)
-    targets.append(Target("AppCreds private_key_jwt", server, pkjwt_load))
+    check_one_token(f"{name} private_key_jwt", token_url, prefix + one, "", discovery, issuer, audience)
+    targets.append(Target(f"{name} private_key_jwt", server, pkjwt_load))
     return targets
 
 
@@ -466,7 +501,8 @@ def summarize(targets: list[Target]) -> list[dict]:
 def print_table(rows: list[dict]) -> None:
     with_peer = any("ratio_to_peer" in row for row in rows)
     with_close = any("ratio_to_peer_close" in row for row in rows)
-    header = f"{'target':<30} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} {'others':>6}"
+    width = max([30, *(len(row["label"]) for row in rows if "rps" in row)])
+    header = f"{'target':<{width}} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} {'others':>6}"
     header += f" {'/ peer':>7}" if with_peer else ""
     header += f" {'/ peer close':>12}" if with_close else ""
     print("\n" + header + "\n" + "-" * len(header))
@@ -474,7 +510,7 @@ def print_table(rows: list[dict]) -> None:
         if "rps" not in row:
             print(row["label"])
             continue
-        line = (f"{row['label']:<30} {row['rps']:>7.0f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}"
+        line = (f"{row['label']:<{width}} {row['rps']:>7.0f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}"
                 f" {row['server_cpu_ms_per_request']:>10.2f} {row['others_cores']:>6.2f}")
         line += f" {row['ratio_to_peer']:>7.2f}" if "ratio_to_peer" in row else ""
         line += f" {row['ratio_to_peer_close']:>12.2f}" if "ratio_to_peer_close" in row else ""
@@ -500,6 +536,10 @@ def main(argv=None) -> int:
                         help="measure every target this many times, alternating (medians are reported)")
     parser.add_argument("--gunicorn-arg", action="append", default=[], metavar="ARG",
                         help="pass ARG to gunicorn (repeatable), e.g. --gunicorn-arg=--worker-class=gthread")
+    parser.add_argument("--server", choices=("gunicorn", "granian", "both"), default="gunicorn",
+                        help="which server runs AppCreds; both: measured side by side in the same run")
+    parser.add_argument("--granian-arg", action="append", default=[], metavar="ARG",
+                        help="pass ARG to granian (repeatable), e.g. --granian-arg=--blocking-threads=1")
     parser.add_argument("--close", action="store_true",
                         help="send Connection: close to AppCreds (a new TCP connection per request, as behind a "
                              "proxy without upstream keep-alive); gunicorn's default sync worker closes anyway")
@@ -538,9 +578,11 @@ def main(argv=None) -> int:
 
 
 def run_benchmark(args, info: dict, workdir: Path, stack: contextlib.ExitStack) -> tuple[list[dict], list[dict]]:
-    gunicorn = " ".join([f"--workers {args.workers}", *args.gunicorn_arg])
+    servers = {"gunicorn": " ".join(["gunicorn", *args.gunicorn_arg]),
+               "granian": " ".join(["granian", *args.granian_arg])}
+    server = " and ".join(servers.values()) if args.server == "both" else servers[args.server]
     print(f"token endpoint benchmark of {info['source']}: {args.rounds} round(s) of {args.seconds:g} s per target "
-          f"after {args.warmup:g} s warm-up; {args.connections} connections, gunicorn {gunicorn}, "
+          f"after {args.warmup:g} s warm-up; {args.connections} connections, {server} with {args.workers} workers, "
           f"generator {args.generator}; load average "
           f"{os.getloadavg()[0]:.1f} on {info['cores']} cores", flush=True)
     targets = start_appcreds(args, workdir, stack)

@@ -46,6 +46,35 @@ def flask_cli(instance_path, *args, env=None, check=True):
 
 
 @contextlib.contextmanager
+def granian(instance_path, workers=1, port=None, env=None, log_path=None):
+    """Run deploy/granian.sh (granian's WSGI interface) on 127.0.0.1; yields (base URL, process)."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+                "APPCREDS_INSTANCE_PATH": str(instance_path), "APPCREDS_ISSUER": base_url + "/",
+                "APPCREDS_BIND_PORT": str(port), "APPCREDS_WORKERS": str(workers), **(env or {})}
+    log_file = open(log_path or Path(instance_path) / "granian.log", "w")  # noqa: SIM115
+    process = subprocess.Popen([str(ROOT / "deploy" / "granian.sh")], cwd=ROOT, env=full_env, stdout=log_file,
+                               stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(base_url + "/.well-known/jwks.json", process=process)
+        yield base_url, process
+    finally:
+        stop_process(process)
+        log_file.close()
+
+
+def stop_process(process) -> None:
+    """SIGTERM, then SIGKILL after 15 s: only the process this module started."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
 def gunicorn(instance_path, workers=1, port=None, env=None, log_path=None):
     """Run `gunicorn 'app:create_app()'` on 127.0.0.1; yields the base URL ("http://127.0.0.1:PORT")."""
     port = port or free_port()
@@ -68,10 +97,5 @@ def gunicorn(instance_path, workers=1, port=None, env=None, log_path=None):
         wait_for_http(base_url + "/.well-known/jwks.json", process=process)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         log_file.close()
