@@ -11,13 +11,15 @@ request, in every worker and on every server sharing the database.
 Snapshots are detached from any session and only read: code that changes an application
 loads its own copy (models/applications.py).
 """
+from collections import OrderedDict
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import db
 from models.client import Client
 
-MAX_SNAPSHOTS = 10_000  # per worker; past it the cache starts over (a snapshot is a few KB)
+MAX_SNAPSHOTS = 10_000  # per worker (a snapshot is a few KB); past it the least recently used one goes
 
 _VERSION = select(Client.__table__.c.version).where(Client.__table__.c.client_id == bindparam("client_id"))
 _WHOLE_APPLICATION = (
@@ -27,8 +29,11 @@ _WHOLE_APPLICATION = (
 
 
 class ClientSnapshots:
-    def __init__(self):
-        self._snapshots: dict[str, Client] = {}
+    def __init__(self, capacity: int = MAX_SNAPSHOTS):
+        self.capacity = capacity
+        # Least recently used first: a working set larger than the capacity evicts one at a time,
+        # instead of starting over and missing on every application at once.
+        self._snapshots: OrderedDict[str, Client] = OrderedDict()
 
     def find(self, client_id: str) -> Client | None:
         """The application with this client id as it is now in the database, or None."""
@@ -38,6 +43,7 @@ class ClientSnapshots:
             return None
         snapshot = self._snapshots.get(client_id)
         if snapshot is not None and snapshot.version == version:
+            self._snapshots.move_to_end(client_id)
             return snapshot
         return self._load(client_id)
 
@@ -47,7 +53,11 @@ class ClientSnapshots:
             snapshot = session.execute(_WHOLE_APPLICATION, {"client_id": client_id}).unique().scalar_one_or_none()
         if snapshot is None:
             return None
-        if len(self._snapshots) >= MAX_SNAPSHOTS:
-            self._snapshots.clear()
         self._snapshots[client_id] = snapshot
+        self._snapshots.move_to_end(client_id)
+        while len(self._snapshots) > self.capacity:
+            self._snapshots.popitem(last=False)
         return snapshot
+
+    def __contains__(self, client_id: str) -> bool:
+        return client_id in self._snapshots

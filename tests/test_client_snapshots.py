@@ -6,6 +6,7 @@ import pytest
 
 from models import Client, db
 from models.applications import find_application, grant_api, revoke_api_grant, rotate_secret
+from models.client_snapshots import ClientSnapshots
 from models.credential_registry import add_public_key_credential, delete_credential, rename_credential
 from models.state import app_state
 from tests.conftest import _make_app
@@ -86,3 +87,16 @@ def test_a_rotation_in_one_worker_is_seen_by_another_at_its_next_request(app, in
     assert worker_client.post(TOKEN_URL, data=form, headers=basic(client_id, new_secret)).status_code == 401
     with other_worker.app_context():
         db.engine.dispose()
+
+
+def test_past_its_capacity_the_least_recently_used_snapshot_goes(app):
+    """A working set larger than the cache evicts one application at a time, not all of them."""
+    first, second, third = (make_app(app, name=f"LRU {n}")[0] for n in range(3))
+    snapshots = ClientSnapshots(capacity=2)
+    with app.app_context():
+        kept = snapshots.find(first)
+        snapshots.find(second)
+        assert snapshots.find(first) is kept  # used again: now the most recent
+        snapshots.find(third)  # over capacity: `second`, the least recently used, goes
+        assert first in snapshots and third in snapshots and second not in snapshots
+        assert snapshots.find(first) is kept
