@@ -23,13 +23,18 @@ DEFAULTS = {
     "APPCREDS_AUTHORIZATION_CODE_LIFETIME": 60,      # seconds; one-time codes (RFC 6749 §4.1.2: short)
     "APPCREDS_REFRESH_TOKEN_LIFETIME": 30 * 24 * 3600,  # seconds, for a whole rotating family
     "APPCREDS_MAX_BODY_BYTES": 64 * 1024,            # protocol and form requests
+    "APPCREDS_DISCARD_BODY_BYTES": 8 * 1024 * 1024,  # an oversized body up to this is read (and dropped) to answer 413
+    "APPCREDS_MAX_PARAMETER_LENGTH": 2048,           # characters in one authorization request parameter
+    "APPCREDS_MAX_PENDING_PER_CLIENT": 1000,         # unfinished /authorize transactions per application
+    "APPCREDS_MAX_PUSHED_PER_CLIENT": 1000,          # unused PAR request_uris per application
     "APPCREDS_EVENT_FLUSH_SECONDS": 0.5,             # 0 writes each auth event at once
+    "APPCREDS_EVENT_RETENTION_DAYS": 90,             # older events are deleted (models/auth_event.py); 0 keeps all
     # Private Key JWT (RFC 7523): see blueprints/oauth/client_auth/private_key_jwt.py
     "APPCREDS_ASSERTION_MAX_LIFETIME": 300,          # seconds, Auth0's limit
     "APPCREDS_CLOCK_SKEW": 10,                       # seconds allowed for iat/nbf in the future
     "APPCREDS_ASSERTION_MAX_BYTES": 8192,
     "APPCREDS_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD": False,
-    "APPCREDS_PROXY_FIX_HOPS": 0,                    # >0 when behind that many trusted reverse proxies
+    "APPCREDS_PROXY_FIX_HOPS": 0,                    # >0 when behind that many proxies (APPCREDS_TRUSTED_PROXIES)
     # mTLS (RFC 8705) behind a TLS-terminating edge: see blueprints/oauth/client_auth/mtls.py
     "APPCREDS_EDGE_SECRET": "",                      # shared with the edge; mTLS is off without it
     "APPCREDS_EDGE_SECRET_HEADER": "cname-api-key",
@@ -38,6 +43,19 @@ DEFAULTS = {
     "APPCREDS_TRUSTED_PROXIES": "",                  # comma-separated addresses or networks
     "APPCREDS_MTLS_CA_BUNDLE": "",                   # PEM file of CAs trusted for tls_client_auth
     "APPCREDS_MTLS_BASE_URL": "",                    # the mTLS alias host, e.g. https://mtls.auth.example/
+    # Rate limits: see blueprints/rate_limits.py and the README's Security section ("N/minute", "N/hour")
+    "APPCREDS_RATELIMIT_ENABLED": True,
+    "APPCREDS_RATELIMIT_STORAGE_URI": "memory://",  # per worker; redis://host:6379 shares counters
+    "APPCREDS_RATELIMIT_CLIENT_FAILURES": "20/minute",     # failed client auths per (client id, source)
+    "APPCREDS_RATELIMIT_CLIENT_ID_FAILURES": "200/minute",  # ... per client id, from anywhere
+    "APPCREDS_RATELIMIT_SOURCE_FAILURES": "600/minute",     # ... per source, for any client id
+    "APPCREDS_RATELIMIT_SIGN_IN_ACCOUNT": "5/minute",       # sign-in POSTs per (email, source)
+    "APPCREDS_RATELIMIT_SIGN_IN_SOURCE": "60/minute",       # sign-in POSTs per source
+    "APPCREDS_RATELIMIT_AUTHORIZE": "120/minute",           # /authorize transactions per source
+    "APPCREDS_RATELIMIT_PAR": "60/minute",                  # pushed requests per (client id, source)
+    # Browser sessions: see blueprints/auth/session_policy.py and the README's Security section
+    "APPCREDS_SESSION_IDLE_SECONDS": 30 * 60,        # a dashboard session unused this long ends
+    "APPCREDS_SESSION_MAX_SECONDS": 12 * 3600,       # and any dashboard session ends this long after sign-in
 }
 # Settings whose environment variable has another name than the config key.
 ENVIRONMENT_ALIASES = {"APPCREDS_DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
@@ -57,10 +75,13 @@ def create_app(config=None):
     init_extensions(app)
     register_blueprints(app)
     hops = int(app.config["APPCREDS_PROXY_FIX_HOPS"])
-    if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    if hops:  # X-Forwarded-* only from APPCREDS_TRUSTED_PROXIES (none listed: from nobody)
+        from blueprints.oauth.edge import TrustedProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        if not app.config["APPCREDS_TRUSTED_PROXIES"]:
+            logging.getLogger("appcreds").warning("APPCREDS_PROXY_FIX_HOPS is set but APPCREDS_TRUSTED_PROXIES "
+                                                  "is empty: X-Forwarded-* headers are ignored")
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, hops, app.config["APPCREDS_TRUSTED_PROXIES"])
     return app
 
 
@@ -83,6 +104,11 @@ def load_configuration(app: Flask, overrides: dict) -> None:
     # The issuer identifier always ends with "/" (Auth0's form; RFC 8414 §2 allows a path).
     if not app.config["APPCREDS_ISSUER"].endswith("/"):
         app.config["APPCREDS_ISSUER"] += "/"
+    # Session cookies: never read by scripts, not sent on cross-site POSTs, https-only behind an https issuer.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    if app.config["APPCREDS_ISSUER"].startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["APPCREDS_MAX_BODY_BYTES"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

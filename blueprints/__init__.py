@@ -4,14 +4,18 @@ re-exports it, so no module imports the package it belongs to.
 """
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import PROTOCOL_PATH_PREFIXES
 from blueprints.management_api.errors import http_error_response
 from blueprints.oauth.client_auth import record_rejected_request
 from blueprints.oauth.errors import printable
+from blueprints.rate_limits import init_rate_limits, retry_after
+from blueprints.request_bodies import discard_request_body
+from blueprints.security_headers import init_security_headers
 from models import db
+from models.auth_event import loggable
 
 log = logging.getLogger("appcreds")
 MANAGEMENT_API_PREFIX = "/api/v2/"
@@ -31,6 +35,8 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(management_api.bp)  # bearer tokens, never a cookie: nothing to forge across sites
     app.register_blueprint(management_api.bp)
     cli.register_commands(app)
+    init_security_headers(app)  # framing, CSP, caching, HSTS: blueprints/security_headers.py
+    init_rate_limits(app)  # sign-in, /authorize, PAR, failed client authentication: blueprints/rate_limits.py
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -41,6 +47,12 @@ def wants_json() -> bool:
 
 
 def handle_http_error(error: HTTPException):
+    if error.code == 413:
+        discard_request_body()  # so the client (or the proxy in front) can read the 413
+    if error.code == 429:  # a rate limit (blueprints/rate_limits.py): say when to come back
+        response = rate_limited_response(error)
+        response.headers["Retry-After"] = str(retry_after())
+        return response
     if not wants_json():
         return render_template("errors/error.html", error=error), error.code
     if request.path.startswith(MANAGEMENT_API_PREFIX):  # Auth0's error shape (blueprints/management_api/errors.py)
@@ -61,9 +73,21 @@ def handle_http_error(error: HTTPException):
     return response
 
 
+def rate_limited_response(error: HTTPException):
+    """429: RFC 6749 §5.2 JSON on the protocol endpoints, Auth0's shape on /api/v2, else a page."""
+    if not wants_json():
+        return make_response(render_template("errors/error.html", error=error), 429)
+    if request.path.startswith(MANAGEMENT_API_PREFIX):
+        return http_error_response(error)
+    response = jsonify({"error": "temporarily_unavailable", "error_description": "too many requests; try again later"})
+    response.status_code = 429
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def handle_unexpected_error(error: Exception):
     """Log the traceback, roll back half-done work, and answer without any detail."""
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s %s", loggable(request.method), loggable(request.path))
     db.session.rollback()
     if wants_json():
         response = jsonify({"error": "server_error", "error_description": "internal error"})

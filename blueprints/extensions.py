@@ -5,7 +5,7 @@
 """
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -30,13 +30,25 @@ login_manager.login_message_category = "info"
 PROTOCOL_PATH_PREFIXES = ("/oauth/", "/.well-known/", "/api/")
 
 
+# End users' pages (blueprints/authorize/): their session has a cookie of its own, so an
+# administrator's and an end user's sessions never share one cookie.
+END_USER_PATH_PREFIXES = ("/authorize", "/account")
+END_USER_COOKIE_SUFFIX = "_end_user"
+
+
 class BrowserOnlySessionInterface(SecureCookieSessionInterface):
-    """Flask's cookie session, not opened at all on the protocol endpoints (less work per token)."""
+    """Flask's cookie session, not opened at all on the protocol endpoints (less work per token);
+    one cookie for the dashboard, another for the end users' pages."""
 
     def open_session(self, app, request):
         if request.path.startswith(PROTOCOL_PATH_PREFIXES):
             return self.null_session_class()
         return super().open_session(app, request)
+
+    def get_cookie_name(self, app):
+        # Flask calls this while opening and saving a session, inside the request it belongs to.
+        name = super().get_cookie_name(app)
+        return name + END_USER_COOKIE_SUFFIX if request.path.startswith(END_USER_PATH_PREFIXES) else name
 
 
 def init_extensions(app: Flask) -> None:

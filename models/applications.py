@@ -35,7 +35,7 @@ def create_application(name, app_type, method=CLIENT_SECRET_BASIC, grant_types=N
     client = Client(client_id=generate_client_id(), token_endpoint_auth_method=CLIENT_SECRET_BASIC,
                     grant_types=[], callback_urls=[], credentials=[], grants=[])
     update_application(client, name=name, app_type=app_type, description=description,
-                       grant_types=grant_types if grant_types is not None else default_grant_types(app_type),
+                       grant_types=grant_types if grant_types is not None else default_grant_types(app_type, method),
                        callback_urls=callback_urls or [])
     if method not in CREATE_METHODS:
         raise ApplicationError(f"a new application starts with a client secret or none; register "
@@ -66,6 +66,7 @@ def update_application(client, name=None, app_type=None, description=None, grant
         unknown = [g for g in grant_types if g not in GRANT_TYPES]
         if unknown:
             raise ApplicationError(f"unsupported grant type {unknown[0]}; supported: {', '.join(GRANT_TYPES)}")
+        check_grant_types_fit_method(grant_types, client.token_endpoint_auth_method)
         client.grant_types = list(dict.fromkeys(grant_types))
     if callback_urls is not None:
         for url in callback_urls:
@@ -111,6 +112,15 @@ def check_callback_url(url: str) -> None:
         raise ApplicationError(f"callback URL {url!r} must use https (http only for localhost)")
 
 
+def check_grant_types_fit_method(grant_types, method: str) -> None:
+    """RFC 6749 §4.4: the client credentials grant is for confidential clients only; the token
+    endpoint refuses it to a public client (`none`), so that combination is refused here too."""
+    if method == NONE and CLIENT_CREDENTIALS in (grant_types or ()):
+        raise ApplicationError("a public application (none) cannot use the client credentials grant: it has no "
+                               "credential to prove who it is. Untick client credentials, or choose a method "
+                               "with a secret or a key")
+
+
 def check_method_fits_app_type(app_type: str, method: str) -> None:
     """RFC 6749 §4.4: client credentials is for confidential clients only, so a machine-to-machine
     application must authenticate; it can never be a public client (`none`)."""
@@ -123,10 +133,11 @@ def set_auth_method(client, method: str) -> str | None:
     if method not in AUTH_METHODS:
         raise ApplicationError(f"unknown authentication method {method}")
     check_method_fits_app_type(client.app_type, method)
+    check_grant_types_fit_method(client.grant_types, method)
     if method in USES and not active_credentials(client, method):
         raise ApplicationError(f"register a credential for {method} before switching to it")
     new_secret = None
-    if method in SECRET_METHODS and not client.has_secret:
+    if is_secret_issued_by_switch(client, method):
         new_secret = client.issue_new_secret()
     if method not in SECRET_METHODS:
         # A secret no method accepts is only a liability: drop it, so switching back later
@@ -134,6 +145,16 @@ def set_auth_method(client, method: str) -> str | None:
         client.secret_ciphertext = client.secret_digest = None
     client.token_endpoint_auth_method = method
     return new_secret
+
+
+def is_secret_dropped_by_switch(client, method: str) -> bool:
+    """Whether set_auth_method(client, method) would delete the application's client secret."""
+    return client.has_secret and method not in SECRET_METHODS
+
+
+def is_secret_issued_by_switch(client, method: str) -> bool:
+    """Whether set_auth_method(client, method) would issue a new client secret."""
+    return method in SECRET_METHODS and not client.has_secret
 
 
 def rotate_secret(client) -> str:
@@ -166,9 +187,11 @@ def revoke_api_grant(client, audience: str) -> None:
     client.grants.remove(grant)
 
 
-def default_grant_types(app_type: str) -> list[str]:
-    """What a new application of this type can do when nobody says otherwise (Auth0's defaults)."""
-    return list(DEFAULT_GRANT_TYPES.get(app_type, (CLIENT_CREDENTIALS,)))
+def default_grant_types(app_type: str, method: str | None = None) -> list[str]:
+    """What a new application of this type can do when nobody says otherwise (Auth0's defaults);
+    a public client (`none`) never gets client credentials (check_grant_types_fit_method)."""
+    defaults = DEFAULT_GRANT_TYPES.get(app_type, (CLIENT_CREDENTIALS,))
+    return [grant for grant in defaults if not (method == NONE and grant == CLIENT_CREDENTIALS)]
 
 
 def find_application(client_id: str) -> Client | None:

@@ -8,13 +8,19 @@ Writes are batched: `record()` appends to an in-process buffer that a background
 flushes every `APPCREDS_EVENT_FLUSH_SECONDS` in one transaction. The token endpoint thus
 pays for a list append, not for a database commit. Up to that many seconds of events can
 be lost if a worker is killed with SIGKILL; a clean shutdown flushes.
+
+Events older than APPCREDS_EVENT_RETENTION_DAYS are deleted by the same thread, at most once
+an hour per process, in batches of EVENT_PURGE_BATCH rows, each its own short transaction, so
+no request waits behind one long DELETE (`purge_old_events`).
 """
 import atexit
 import logging
 import os
 import threading
+import time
+from datetime import timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models.database import db
@@ -50,7 +56,18 @@ class AuthEvent(db.Model):
 DASHBOARD, COMMAND_LINE, MANAGEMENT_API = "dashboard", "cli", "management_api"
 DOORS = (DASHBOARD, COMMAND_LINE, MANAGEMENT_API)
 
+EVENT_PURGE_BATCH = 500
+EVENT_PURGE_INTERVAL = 3600.0  # seconds between purges in one process
+
 EVENT_COLUMNS = tuple(column.name for column in AuthEvent.__table__.columns if column.name != "id")
+
+
+def loggable(value) -> str:
+    """`value` for one line of a log: control and other unprintable characters as Python escapes."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class EventRecorder:
@@ -64,6 +81,7 @@ class EventRecorder:
         self._wake = threading.Event()
         self._thread = None
         self._pid = None
+        self._next_purge = 0.0
 
     def record(self, **fields) -> None:
         unknown = set(fields) - set(EVENT_COLUMNS)
@@ -76,13 +94,15 @@ class EventRecorder:
         row["reason"] = row["reason"] or row["reason_code"].replace("_", " ")
         with self._lock:
             self._rows.append(row)
+        # Every value escaped: a client_id with a line break must not write a line of its own.
         log.info(
             "%s %s client_id=%s method=%s endpoint=%s reason=%s",
-            row["event_type"], row["outcome"], row["client_id_sent"], row["method"], row["endpoint"],
-            row["reason_code"],
+            *(loggable(row[column]) for column in ("event_type", "outcome", "client_id_sent", "method", "endpoint",
+                                                    "reason_code")),
         )
         if self.flush_seconds <= 0:
             self.flush()
+            self.purge_now_and_then()
         else:
             self._ensure_thread()
 
@@ -133,6 +153,36 @@ class EventRecorder:
         while True:
             self._wake.wait(self.flush_seconds)
             self.flush()
+            self.purge_now_and_then()
+
+    def purge_now_and_then(self) -> int:
+        """Delete events past the retention period, at most once per EVENT_PURGE_INTERVAL in this process."""
+        if time.monotonic() < self._next_purge:
+            return 0
+        self._next_purge = time.monotonic() + EVENT_PURGE_INTERVAL
+        try:
+            with self.app.app_context():
+                return purge_old_events(int(self.app.config["APPCREDS_EVENT_RETENTION_DAYS"]))
+        except Exception:  # the next purge tries again; never take the request or the thread down
+            log.exception("could not purge old auth events")
+            return 0
+
+
+def purge_old_events(retention_days: int, batch: int = EVENT_PURGE_BATCH) -> int:
+    """Delete events older than `retention_days` (0 keeps them all), `batch` rows per transaction."""
+    if retention_days <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(days=retention_days)
+    deleted = 0
+    while True:
+        with db.engine.begin() as connection:
+            ids = connection.execute(select(AuthEvent.id).where(AuthEvent.created_at < cutoff)
+                                     .order_by(AuthEvent.id).limit(batch)).scalars().all()
+            if ids:
+                connection.execute(delete(AuthEvent).where(AuthEvent.id.in_(ids)))
+        deleted += len(ids)
+        if len(ids) < batch:
+            return deleted
 
 
 def record_change(client, event_type: str, reason: str, *, door: str, actor: str | None,

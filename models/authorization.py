@@ -7,11 +7,11 @@ whose row count decides, so two concurrent uses cannot both succeed, in one work
 """
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 
 from models.database import db
 from models.timeutil import UTCDateTime, utcnow
-from models.tokens import IssuedToUser, find_by_digest
+from models.tokens import IssuedToUser, find_by_digest, revoke_access_tokens, revoke_user_client_tokens
 
 # Redeemed codes are kept this long past their expiry, so a replay is still recognised and
 # can revoke what the first redemption issued (RFC 6749 §4.1.2).
@@ -45,7 +45,8 @@ class PendingAuthorization(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     reference_digest = db.Column(db.String(64), nullable=False, unique=True)
-    client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False)
+    client_pk = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+                          index=True)  # counted per application (count_live)
     parameters = db.Column(db.JSON, nullable=False)
     notes = db.Column(db.JSON, nullable=False, default=list)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
@@ -109,7 +110,22 @@ class Consent(db.Model):
     client = db.relationship("Client")
 
     def covers(self, audience: str, scopes) -> bool:
-        return set(scopes) <= set(self.scopes.get(audience, ()))
+        """True when the user already allowed this API for the application, with at least these scopes.
+
+        The API itself must have been consented to: a request with no scopes for an API the user
+        never saw still needs their consent (an empty set is a subset of anything).
+        """
+        if audience not in self.scopes:
+            return False
+        return set(scopes) <= set(self.scopes[audience])
+
+
+def count_live(model, client_pk: int) -> int:
+    """How many unexpired pushed requests or pending transactions (`model`) an application has."""
+    return db.session.execute(
+        db.select(db.func.count()).select_from(model)
+        .where(model.client_pk == client_pk, model.expires_at > utcnow())
+    ).scalar_one()
 
 
 # --- one-time claims -------------------------------------------------------------------------
@@ -158,6 +174,27 @@ def claim_code(code: AuthorizationCode, family_id: str, access_token_jti: str, a
     return result.rowcount == 1
 
 
+def revoke_what_user_gave_client(user_pk: int, client_pk: int) -> None:
+    """Consent withdrawn: nothing the application got from this person keeps working (the caller commits).
+
+    Codes not yet redeemed expire now, so they can no longer be redeemed; the access token each
+    redeemed code issued is revoked (for an application without the refresh grant, that is all
+    it holds); every refresh-token family is revoked with the access tokens issued along it.
+    """
+    now = utcnow()
+    mine = (AuthorizationCode.user_pk == user_pk, AuthorizationCode.client_pk == client_pk)
+    db.session.execute(
+        update(AuthorizationCode).where(*mine, AuthorizationCode.redeemed_at.is_(None),
+                                        AuthorizationCode.expires_at > now)
+        .values(expires_at=now).execution_options(synchronize_session=False)
+    )
+    revoke_access_tokens(db.session.execute(
+        db.select(AuthorizationCode.access_token_jti, AuthorizationCode.access_token_expires_at)
+        .where(*mine, AuthorizationCode.access_token_jti.is_not(None))
+    ).all())
+    revoke_user_client_tokens(user_pk, client_pk)
+
+
 def purge_expired_flow_state() -> int:
     """Delete what can no longer be used or recognised; returns how many rows went."""
     from models.tokens import RefreshToken, RevokedToken
@@ -167,7 +204,10 @@ def purge_expired_flow_state() -> int:
     for statement in (
         delete(PushedRequest).where(PushedRequest.expires_at <= now),
         delete(PendingAuthorization).where(PendingAuthorization.expires_at <= now),
-        delete(AuthorizationCode).where(AuthorizationCode.expires_at <= now - CODE_REPLAY_MEMORY),
+        # A redeemed code stays while its access token lives, so withdrawing consent can revoke it.
+        delete(AuthorizationCode).where(AuthorizationCode.expires_at <= now - CODE_REPLAY_MEMORY,
+                                        or_(AuthorizationCode.access_token_expires_at.is_(None),
+                                            AuthorizationCode.access_token_expires_at <= now)),
         delete(RefreshToken).where(RefreshToken.expires_at <= now),
         delete(RevokedToken).where(RevokedToken.expires_at <= now),
     ):

@@ -34,8 +34,10 @@ from models.credential_uploads import (
     check_expiry,
     check_kid,
     check_name,
+    distinguished_name_key,
     normalize_subject_dn,
     parse_certificate_pem,
+    parse_distinguished_name,
     parse_public_pem,
     reject_private_key,
 )
@@ -62,6 +64,9 @@ def add_public_key_credential(client, use, pem, alg="RS256", name=None, kid=None
             raise CredentialError("An expiry can be taken only from a certificate; this is a public key.")
         if expires_at is not None:
             raise CredentialError("Give an expiry or take it from the certificate, not both.")
+        expires_at = parsed.certificate.not_valid_after_utc
+    elif expires_at is None and parsed.certificate is not None:
+        # A key that came as a certificate stops with it, unless the person chose another expiry.
         expires_at = parsed.certificate.not_valid_after_utc
     check_expiry(expires_at, now)
     thumbprint = jwk_thumbprint(parsed.public_key)
@@ -220,7 +225,8 @@ def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expi
     now = utcnow()
     for upload in (subject_dn, pem):  # first: a pasted private key must be reported whatever else is wrong
         if upload:
-            reject_private_key(upload.decode("latin-1") if isinstance(upload, bytes) else upload)
+            reject_private_key(upload.decode("latin-1") if isinstance(upload, bytes) else upload,
+                               "a certificate (or type its subject DN)")
     name = check_name(name)
     subject_dn = subject_dn.strip() if isinstance(subject_dn, str) and subject_dn.strip() else None
     pem = pem or None
@@ -242,13 +248,39 @@ def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expi
                               "are accepted.")
     check_room_for(client, use, CERT_SUBJECT_DN)
     check_expiry(expires_at, now)
-    if any(c.subject_dn == dn for c in client.credentials if c.credential_type == CERT_SUBJECT_DN):
-        raise DuplicateCredentialError(f"This application already has the subject DN {dn} registered.")
+    check_subject_dn_not_registered(client, dn)
     credential = Credential(id=generate_credential_id(), usage=use, credential_type=CERT_SUBJECT_DN, subject_dn=dn,
                             name=name or f"{dn[:100]} (added {now:%Y-%m-%d})", expires_at=expires_at,
                             created_at=now, updated_at=now)
     client.credentials.append(credential)
     return credential
+
+
+def check_subject_dn_not_registered(client, dn: str) -> None:
+    """A subject DN belongs to one application: a certificate with it must name one client (RFC 8705 §2.1).
+
+    Compared as the token endpoint compares DNs, so a DN differing only in case or spacing is the same DN.
+    """
+    key = _subject_dn_key(dn)
+    if key is None:  # it cannot match a certificate (nor clash with another DN)
+        return
+    if any(c.credential_type == CERT_SUBJECT_DN and _subject_dn_key(c.subject_dn) == key for c in client.credentials):
+        raise DuplicateCredentialError(f"This application already has the subject DN {dn} registered.")
+    with db.session.no_autoflush:  # the application may be new and half-built (the Management API's create)
+        others = db.session.execute(
+            db.select(Credential.subject_dn).where(Credential.credential_type == CERT_SUBJECT_DN,
+                                                   Credential.client_pk != client.id)
+        ).scalars().all()
+    if any(_subject_dn_key(other) == key for other in others):
+        raise DuplicateCredentialError(f"Another application already has the subject DN {dn} registered. A "
+                                       "certificate must identify one application only.")
+
+
+def _subject_dn_key(dn: str | None) -> tuple | None:
+    try:
+        return distinguished_name_key(parse_distinguished_name(dn or ""))
+    except ValueError:
+        return None
 
 
 def _common_name(subject: x509.Name) -> str:

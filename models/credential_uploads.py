@@ -66,7 +66,7 @@ def read_one_pem_block(text, what: str, begin_lines: str) -> tuple[str, str]:
     if size > MAX_PEM_BYTES:
         raise CredentialError(f"The upload is too large ({size} bytes); a {what} is at "
                               f"most {MAX_PEM_BYTES} bytes.")
-    reject_private_key(text)
+    reject_private_key(text, "the public key (or a certificate)" if "public key" in what else f"a {what}")
     labels = _BEGIN_LINE.findall(text)
     if not labels:
         raise CredentialError(f"This is not a PEM {what}. Paste the whole PEM text, from {begin_lines} "
@@ -77,11 +77,12 @@ def read_one_pem_block(text, what: str, begin_lines: str) -> tuple[str, str]:
     return text, labels[0]
 
 
-def reject_private_key(text: str) -> None:
-    """Raise when the upload holds private key material of any kind (PEM, OpenSSH, PuTTY, JWK)."""
+def reject_private_key(text: str, expected: str = "the public key (or a certificate)") -> None:
+    """Raise when the upload holds private key material of any kind (PEM, OpenSSH, PuTTY, JWK);
+    the sentence says what to upload instead (`expected`: what the box takes)."""
     if re.search(r"PRIVATE KEY", text, re.IGNORECASE) or "Private-Lines:" in text or _is_private_jwk(text):
         raise CredentialError(
-            "This is a private key. Upload only the public key (or a certificate): the private key must "
+            f"This is a private key. Upload only {expected}: the private key must "
             "never leave the application. A private key that has been pasted or uploaded anywhere should "
             "be considered exposed: generate a new key pair and register its public key instead.")
 
@@ -169,9 +170,12 @@ def format_utc(moment: datetime) -> str:
 
 
 MAX_SUBJECT_DN_CHARS = 256  # Auth0's limit for subject_dn
-RFC4514_HINT = ("Write it in RFC 4514 form, most specific part first, with no spaces around = and the commas, "
+RFC4514_HINT = ("Write it in RFC 4514 form, most specific part first, "
                 "for example CN=payments-service,O=Example Corp,C=US (openssl prints it that way with "
                 "-nameopt RFC2253).")
+# Attribute types openssl prints that cryptography's RFC 4514 parser does not name.
+EXTRA_ATTRIBUTE_TYPES = {"EMAILADDRESS": x509.NameOID.EMAIL_ADDRESS, "SERIALNUMBER": x509.NameOID.SERIAL_NUMBER}
+_OID_TYPE = re.compile(r"(?:oid\.)?((?:0|[1-9]\d*)(?:\.(?:0|[1-9]\d*))+)", re.IGNORECASE)
 
 
 def parse_certificate_pem(text) -> x509.Certificate:
@@ -205,10 +209,77 @@ def normalize_subject_dn(text: str) -> str:
         raise CredentialError(f"A subject DN may have at most {MAX_SUBJECT_DN_CHARS} characters; this one has "
                               f"{len(text)}.")
     try:
-        parsed = x509.Name.from_rfc4514_string(text)
+        parsed = parse_distinguished_name(text)
     except ValueError as error:
         detail = f" ({str(error).rstrip('.')})" if str(error) else ""
         raise CredentialError(f"This subject DN does not parse{detail}. {RFC4514_HINT}") from None
     if not parsed.rdns:
         raise CredentialError(f"A subject DN needs at least one attribute. {RFC4514_HINT}")
     return parsed.rfc4514_string()
+
+
+def parse_distinguished_name(text: str) -> x509.Name:
+    """A DN string as an x509.Name; raises ValueError.
+
+    RFC 4514, read as leniently as RFC 2253 §4 asks: attribute types in any case (§3: they are
+    case-insensitive), dotted OIDs with or without an "OID." prefix, whitespace around the
+    separators, and ";" between RDNs. Values keep their escapes; a space that belongs to a value
+    at its start or end is escaped in RFC 4514 (§2.4), so unescaped ones there are layout.
+    """
+    if not text.strip():
+        return x509.Name([])
+    rdns = []
+    for rdn in _split_unescaped(text, ",;"):
+        attributes = []
+        for attribute in _split_unescaped(rdn, "+"):
+            kind, equals, value = attribute.partition("=")
+            if not equals:
+                raise ValueError(f"{_strip_unescaped(attribute)[:40]!r} has no '='")
+            attributes.append(f"{_attribute_type(kind.strip())}={_strip_unescaped(value)}")
+        rdns.append("+".join(attributes))
+    return x509.Name.from_rfc4514_string(",".join(rdns), attr_name_overrides=EXTRA_ATTRIBUTE_TYPES)
+
+
+def distinguished_name_key(name: x509.Name) -> tuple:
+    """What two DNs share when they name the same subject: the RDNs in order, each a set of
+    (attribute OID, value) with the value case-folded and inner whitespace collapsed (the spirit
+    of RFC 4518 string preparation for caseIgnoreMatch)."""
+    return tuple(
+        frozenset((attribute.oid.dotted_string, " ".join(str(attribute.value).split()).casefold())
+                  for attribute in rdn)
+        for rdn in name.rdns
+    )
+
+
+def _attribute_type(kind: str) -> str:
+    oid = _OID_TYPE.fullmatch(kind)
+    return oid.group(1) if oid else kind.upper()
+
+
+def _split_unescaped(text: str, separators: str) -> list[str]:
+    """`text` split at each separator that no backslash escapes."""
+    parts, current, escaped = [], [], False
+    for char in text:
+        if char in separators and not escaped:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+        escaped = char == "\\" and not escaped
+    parts.append("".join(current))
+    return parts
+
+
+def _strip_unescaped(value: str) -> str:
+    """`value` without leading whitespace and without trailing whitespace that no backslash escapes."""
+    value = value.lstrip()
+    stripped = value.rstrip()
+    if len(stripped) < len(value) and _ends_in_escape(stripped):
+        stripped = value[:len(stripped) + 1]  # an escaped space at the end belongs to the value
+    return stripped
+
+
+def _ends_in_escape(text: str) -> bool:
+    """True when the last character of `text` is an unescaped backslash."""
+    backslashes = len(text) - len(text.rstrip("\\"))
+    return backslashes % 2 == 1

@@ -15,6 +15,12 @@ class User(UserMixin, db.Model):
     password_hash = db.Column(db.String(255), nullable=False)
     is_admin = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    # Each session cookie names the generation it began in; bumping it ends every session at once.
+    session_generation = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+
+    def end_sessions(self) -> None:
+        """End every session this user has, in every browser (the caller commits)."""
+        self.session_generation = (self.session_generation or 0) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -76,14 +76,17 @@ def make_ca(common_name="AppCreds Test CA") -> Issued:
     return Issued(_validity(builder, 365, False).sign(key, hashes.SHA256()), key)
 
 
-def issue_client_certificate(ca: Issued, subject: x509.Name, expired=False, days_valid=30) -> Issued:
+def issue_client_certificate(ca: Issued, subject: x509.Name, expired=False, days_valid=30,
+                             extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,)) -> Issued:
+    """A certificate issued by `ca`; `extended_key_usage=None` leaves the extension out."""
     key = _key()
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca.certificate.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
                               critical=False))
+    if extended_key_usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
     return Issued(_validity(builder, days_valid, expired).sign(ca.key, hashes.SHA256()), key)
 
 

@@ -82,7 +82,14 @@ def test_accepts_a_certificate_and_uses_its_public_key(application):
     assert credential.kid == jwk.JWK.from_pem(public_pem(key).encode()).thumbprint()
     assert credential.pem == certificate_pem
     assert credential.thumbprint_sha256 == jwk.base64url_encode(certificate.fingerprint(hashes.SHA256()))
-    assert credential.expires_at is None  # only when asked (Auth0's parse_expiry_from_cert)
+    # Issue 10 (hardening): a key that came as a certificate stops with it, asked or not.
+    assert credential.expires_at == certificate.not_valid_after_utc
+
+
+def test_a_given_expiry_wins_over_the_certificates_not_after(application):
+    expires_at = utcnow() + dt.timedelta(days=3)
+    credential = add(application, make_rsa_certificate(make_rsa_key(), days_valid=90), expires_at=expires_at)
+    assert credential.expires_at == expires_at
 
 
 def test_takes_the_expiry_from_the_certificate_when_asked(application):

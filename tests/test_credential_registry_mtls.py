@@ -284,8 +284,31 @@ def test_two_dns_for_rotation_and_the_method_switch(application):
 
 # --- tls_client_auth: refused -------------------------------------------------------------------
 
+@pytest.mark.parametrize("typed", [
+    "cn=payments,ou=Clients,o=Example Corp,c=US",           # RFC 4514 §3: types are case-insensitive
+    "Cn=payments,oU=Clients,o=Example Corp,C=US",
+    "2.5.4.3=payments,2.5.4.11=Clients,2.5.4.10=Example Corp,2.5.4.6=US",   # RFC 4514 §3: a dotted OID
+    "OID.2.5.4.3=payments,oid.2.5.4.11=Clients,O=Example Corp,C=US",      # RFC 2253 §4: the OID. prefix
+    "CN=payments, OU=Clients, O=Example Corp, C=US",        # RFC 2253 §4: spaces after the commas
+    "CN = payments , OU = Clients ; O = Example Corp ; C = US",  # openssl's display form, ';' between RDNs
+])
+def test_a_typed_dn_is_read_leniently_and_stored_in_canonical_form(application, typed):
+    """Issue 10: lower-case types, OIDs and RFC 2253-era spacing name the same DN, stored one way,
+    and it matches the certificate with that subject."""
+    credential = added(application, add_subject_dn_credential, subject_dn=typed)
+    assert credential.subject_dn == "CN=payments,OU=Clients,O=Example Corp,C=US"
+    issued = issue_client_certificate(trusted_ca(), name("payments", organization="Example Corp", extra=[
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, "Clients")]))
+    assert same_distinguished_name(issued.certificate.subject, credential.subject_dn)
+    assert same_distinguished_name(issued.certificate.subject, typed)
+
+
+def test_a_typed_dn_keeps_escaped_separators_and_spaces_in_its_values(application):
+    credential = added(application, add_subject_dn_credential, subject_dn=r"cn=a\, b\ ,  o=x\+y")
+    assert credential.subject_dn == r"CN=a\, b\ ,O=x\+y"
+
+
 @pytest.mark.parametrize("dn", [
-    "CN = payments, O = Example",   # openssl's display form, spaces around = and ,
     "commonName=payments",          # a long name cryptography does not know
     "payments",                     # no attribute type
     "CN=a,,O=b",                    # an empty RDN

@@ -103,8 +103,15 @@ def test_takes_the_subject_dn_from_a_certificate(runner, client_id, tmp_path):
     assert document["expires_at"] is not None
 
 
+def test_adds_a_subject_dn_typed_with_lower_case_attribute_types(runner, client_id):
+    """Issue 10: RFC 4514 §3 attribute types are case-insensitive; the canonical form is stored."""
+    result = add(runner, client_id, "tls_client_auth", "--subject-dn", "cn=svc,ou=Clients,o=Example,c=US", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["subject_dn"] == "CN=svc,OU=Clients,O=Example,C=US"
+
+
 def test_refuses_a_dn_that_does_not_parse(app, runner, client_id):
-    result = add(runner, client_id, "tls_client_auth", "--subject-dn", "CN = svc, O = Example")
+    result = add(runner, client_id, "tls_client_auth", "--subject-dn", "commonName=svc, O=Example")
     assert result.exit_code == 1 and "This subject DN does not parse" in result.output
     assert stored_count(app) == 0
 

@@ -4,7 +4,7 @@ import html
 
 import pytest
 
-from models import Credential, db
+from models import Client, Credential, db
 from tests.conftest import DashboardActions
 from tests.factories import make_app, make_jwt_app, make_rsa_key, private_pem, public_pem, register_key
 from tests.management_api.conftest import MANAGEMENT_API, Api, token_for
@@ -51,6 +51,20 @@ def test_a_machine_to_machine_application_cannot_be_public(doors, app):
                                  "--method", "none").lower()
     assert sentence in doors.message(doors.api.post("/clients", json={
         "name": "Public M2M", "app_type": "non_interactive", "token_endpoint_auth_method": "none"})).lower()
+
+
+def test_a_public_application_cannot_use_client_credentials(doors, app):
+    """RFC 6749 §4.4: client credentials is for confidential clients; every door refuses `none` with it."""
+    sentence = "a public application (none) cannot use the client credentials grant"
+    form = {"name": "Public SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
+            "grant_types": ["client_credentials", "authorization_code"], "callback_urls": "https://spa.example/cb"}
+    assert sentence in doors.page(doors.dashboard.post("/applications/new", form)).lower()
+    assert sentence in doors.cli("clients", "create", "Public SPA", "--app-type", "spa", "--method", "none",
+                                 "--grant-type", "client_credentials").lower()
+    assert sentence in doors.message(doors.api.post("/clients", json={
+        "name": "Public SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
+        "grant_types": ["client_credentials"]})).lower()
+    assert count(app, Client) == 1  # the door caller only
 
 
 def test_a_private_key_is_never_accepted(doors, app):
@@ -109,3 +123,30 @@ def test_only_a_secret_can_be_rotated(doors, app):
                                                        page=f"/applications/{client_id}/credentials/rotate")).lower()
     assert sentence in doors.cli("clients", "rotate-secret", client_id).lower()
     assert sentence in doors.message(doors.api.post(f"/clients/{client_id}/rotate-secret")).lower()
+
+
+def test_a_subject_dn_belongs_to_one_application(doors, app):
+    """RFC 8705 §2.1: a certificate's subject DN identifies the client, so it must name one application;
+    the same DN in another case or spacing is the same DN (issue 10). The Management API answers 409."""
+    from models.applications import find_application
+    from models.credential_registry import add_subject_dn_credential
+
+    holder, _ = make_app(app, name="DN holder")
+    with app.app_context():
+        add_subject_dn_credential(find_application(holder), subject_dn="CN=payments,O=Example Corp,C=US")
+        db.session.commit()
+    client_id, _ = make_app(app, name="DN taker")
+    same_dn = "cn=Payments, o=example corp, c=US"
+    sentence = "Another application already has the subject DN CN=Payments,O=example corp,C=US registered"
+    assert sentence in doors.page(doors.dashboard.post(
+        f"/applications/{client_id}/credentials/subject-dns", {"subject_dn": same_dn},
+        page=f"/applications/{client_id}/credentials"))
+    assert sentence in doors.cli("credentials", "add", client_id, "--use", "tls_client_auth", "--subject-dn", same_dn)
+    assert sentence in doors.message(doors.api.post(f"/clients/{client_id}/credentials", json={
+        "credential_type": "cert_subject_dn", "subject_dn": same_dn}), status=409)
+    created = doors.api.post("/clients", json={
+        "name": "DN at creation", "app_type": "non_interactive",
+        "client_authentication_methods": {"tls_client_auth": {"credentials": [
+            {"credential_type": "cert_subject_dn", "subject_dn": same_dn}]}}})
+    assert sentence in doors.message(created, status=409)
+    assert count(app, Credential) == 1

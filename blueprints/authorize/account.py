@@ -1,8 +1,9 @@
 """End-user sign-in and the account page, where a person sees and withdraws their consents.
 
 Only users without the admin role sign in here; administrators use the dashboard
-(blueprints/auth/). Withdrawing a consent also revokes the refresh tokens (and the access
-tokens issued with them) that the application holds for this person.
+(blueprints/auth/). Withdrawing a consent also makes the application's unredeemed codes for
+this person unusable and revokes every token it holds for them: refresh tokens, and the access
+tokens issued with a code or a refresh.
 """
 from flask import current_app, flash, redirect, render_template, request, url_for
 
@@ -11,16 +12,18 @@ from blueprints.auth.sign_in import find_user_for_sign_in, sign_out_and_redirect
 from blueprints.authorize.forms import EndUserSignInForm
 from blueprints.authorize.session import current_end_user, is_own_transaction, sign_in_end_user, sign_out_end_user
 from blueprints.authorize.views import bp
+from blueprints.rate_limits import sign_in_limits
+from blueprints.security_headers import allow_form_redirect_to
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
-from models.authorization import find_by_reference
-from models.tokens import revoke_user_client_tokens
+from models.authorization import find_by_reference, revoke_what_user_gave_client
 
 ADMIN_HERE = ("Administrator accounts sign in to the dashboard, not to applications. "
               "Use an end-user account here.")
 
 
 @bp.route("/account/login", methods=["GET", "POST"])
+@sign_in_limits
 def login():
     """Sign an end user in; with `tx`, continue that authorization request afterwards."""
     reference = request.args.get("tx", "")
@@ -34,6 +37,8 @@ def login():
                 return redirect(url_for("authorize.resume", tx=reference))
             return redirect(url_for("authorize.account"))
     status = 400 if form.errors else 200
+    if pending is not None:  # signing in may end at the application at once (consent already given)
+        allow_form_redirect_to(pending.parameters.get("redirect_uri") or pending.client.get_default_redirect_uri())
     return render_template("oauth/login.html", form=form, client=pending.client if pending else None), status
 
 
@@ -67,7 +72,7 @@ def withdraw(consent_id):
         flash("That consent does not exist (any more).", "error")
         return redirect(url_for("authorize.account"))
     name = consent.client.name
-    revoke_user_client_tokens(user.id, consent.client_pk)
+    revoke_what_user_gave_client(user.id, consent.client_pk)
     db.session.delete(consent)
     db.session.commit()
     flash(f"{name} no longer has your consent, and the tokens it held for you were revoked. "

@@ -20,7 +20,9 @@ def current_end_user() -> User | None:
     if "appcreds_end_user" not in g:
         data = session.get(END_USER_KEY) or {}
         user = db.session.get(User, data["id"]) if isinstance(data.get("id"), int) else None
-        g.appcreds_end_user = user if user is not None and not user.is_admin else None
+        # A session of an older generation was signed out (in this browser or another).
+        current = user is not None and data.get("generation") == user.session_generation
+        g.appcreds_end_user = user if current and not user.is_admin else None
     return g.appcreds_end_user
 
 
@@ -29,11 +31,20 @@ def end_user_auth_time() -> int | None:
 
 
 def sign_in_end_user(user: User) -> None:
-    session[END_USER_KEY] = {"id": user.id, "auth_time": int(time.time())}
+    """A new session (nothing from before sign-in survives but the pending transactions)."""
+    transactions = session.get(TRANSACTIONS_KEY, [])
+    session.clear()
+    session[TRANSACTIONS_KEY] = transactions
+    session[END_USER_KEY] = {"id": user.id, "auth_time": int(time.time()), "generation": user.session_generation}
     g.appcreds_end_user = user
 
 
 def sign_out_end_user() -> None:
+    """Sign out here and end this person's sessions everywhere (copies of the cookie included)."""
+    user = current_end_user()
+    if user is not None:
+        user.end_sessions()
+        db.session.commit()
     session.pop(END_USER_KEY, None)
     session.pop(TRANSACTIONS_KEY, None)
     g.appcreds_end_user = None

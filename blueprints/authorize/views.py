@@ -27,8 +27,11 @@ from blueprints.authorize.session import (
     is_own_transaction,
     remember_transaction,
 )
+from blueprints.oauth.grants import prompts
 from blueprints.oauth.housekeeping import purge_now_and_then
-from blueprints.oauth.request_resolution import resolve_authorization_request, validate_parameters
+from blueprints.oauth.request_resolution import check_room_for, resolve_authorization_request, validate_parameters
+from blueprints.rate_limits import authorize_limits
+from blueprints.security_headers import allow_form_redirect_to
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
 from models.authorization import claim_pending_authorization, find_by_reference
@@ -47,18 +50,18 @@ VIA_NOTES = {
 }
 
 
-@bp.after_request
-def protect_pages(response):
-    """No framing (clickjacking a consent button), no caching of pages about a sign-in."""
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.context_processor
 def end_user_context():
     return {"end_user": current_end_user()}
+
+
+@bp.app_template_global()
+def is_end_user_page() -> bool:
+    """True on the pages for people signing in to applications (/authorize..., /account...): the
+    app-wide error page (templates/errors/error.html) then offers their way back, never the dashboard."""
+    path = request.path
+    return any(path == prefix or path.startswith(prefix + "/")
+               for prefix in (url_for("authorize.authorize"), url_for("authorize.account")))
 
 
 @bp.errorhandler(CSRFError)
@@ -68,14 +71,20 @@ def csrf_error(error):
 
 
 @bp.get("/authorize")
+@authorize_limits
 def authorize():
     """RFC 6749 §4.1.1: validate the authorization request, then hand it to the sign-in and consent steps."""
     try:
         resolved = resolve_authorization_request(request.args)
-        validate_parameters(resolved.client, resolved.parameters)
+        grant = validate_parameters(resolved.client, resolved.parameters)
     except InsecureTransportError:
         return render_error("invalid_request", "The authorization endpoint requires https.", 400)
     except OAuth2Error as error:
+        return error_response(error)
+    try:
+        check_room_for(PendingAuthorization, resolved.client)
+    except OAuth2Error as error:  # the client and redirect URI are verified: tell the application
+        error.redirect_uri, error.state = grant.redirect_uri, grant.request.payload.state
         return error_response(error)
     reference = secrets.token_urlsafe(32)
     db.session.add(PendingAuthorization(
@@ -95,8 +104,13 @@ def resume():
     """Sign in first; then issue a code if the user already consented, else show the consent page."""
     reference = request.args.get("tx", "")
     pending, user, grant = continue_transaction(reference)
+    asked = prompts(pending.parameters)
+    # OpenID Connect Core §3.1.2.1 prompt=login: a sign-in made before this request does not count.
+    if "login" in asked and (end_user_auth_time() or 0) < int(pending.created_at.timestamp()):
+        return redirect(url_for("authorize.login", tx=reference))
     consent = find_consent(user, pending.client)
-    if consent is not None and consent.covers(grant.request.audience, grant.request.scopes):
+    # prompt=consent: ask again even when the user already allowed all of this.
+    if "consent" not in asked and consent is not None and consent.covers(grant.request.audience, grant.request.scopes):
         return finish(pending, reference, grant, user, allowed=True)
     return render_consent(pending, grant, user, ConsentForm(formdata=None, tx=reference))
 
@@ -177,6 +191,7 @@ def render_consent(pending, grant, user, form, status=200):
     issuer = current_app.config["APPCREDS_ISSUER"]
     api = find_api(issuer, grant.request.audience)
     scopes = [(scope, api.scopes.get(scope, "") if api else "") for scope in grant.request.scopes]
+    allow_form_redirect_to(grant.redirect_uri)  # the decision's POST ends at the application
     return render_template(
         "oauth/consent.html", client=pending.client, user=user, api=api, audience=grant.request.audience,
         scopes=scopes, form=form, redirect_uri=grant.redirect_uri, notes=pending.notes,

@@ -11,6 +11,10 @@ send those headers, so `presented_certificate` believes them only when, in order
 The answer is read once per request. Three parts of AppCreds ask it: mTLS client
 authentication (client_auth/mtls.py, RFC 8705 §2), certificate-bound tokens (grants.py,
 RFC 8705 §3) and the demo resource server (blueprints/demo_api/, RFC 8705 §3.2).
+
+The edge's X-Forwarded-* headers (the client's address, the scheme) are believed the same way:
+`TrustedProxyFix` applies Werkzeug's ProxyFix only to requests whose socket peer is one of
+APPCREDS_TRUSTED_PROXIES, so a client that connects directly cannot spoof either.
 """
 import hmac
 import ipaddress
@@ -21,6 +25,7 @@ from urllib.parse import unquote
 from cryptography import x509
 from flask import current_app, g
 from flask import request as http_request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.oauth.errors import ClientRequestError
 from models.key_material import certificate_thumbprint
@@ -86,8 +91,26 @@ def _request_came_through_edge() -> bool:
     # The socket peer, even when ProxyFix has replaced REMOTE_ADDR with a forwarded address.
     environ = http_request.environ
     peer = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR") or environ.get("REMOTE_ADDR", "")
+    return is_trusted_proxy(peer, proxies)
+
+
+class TrustedProxyFix:
+    """WSGI middleware: ProxyFix with `hops` for requests from a trusted proxy, nothing for the others."""
+
+    def __init__(self, wsgi_app, hops: int, trusted_proxies: str):
+        self.wsgi_app = wsgi_app
+        self.fixed = ProxyFix(wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        self.proxies = _trusted_proxies(trusted_proxies)
+
+    def __call__(self, environ, start_response):
+        if is_trusted_proxy(environ.get("REMOTE_ADDR", ""), self.proxies):
+            return self.fixed(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
+def is_trusted_proxy(address: str, proxies: tuple) -> bool:
     try:
-        sender = ipaddress.ip_address(peer)
+        sender = ipaddress.ip_address(address)
     except ValueError:
         return False
     return any(sender in network for network in proxies)

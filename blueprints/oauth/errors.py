@@ -44,11 +44,11 @@ class ClientAuthFailure(LoggedOAuth2Error, InvalidClientError):
 
     def __init__(self, reason_code: str, reason: str, description: str = GENERIC_CLIENT_FAILURE):
         super().__init__(reason_code, description, reason)
-        self.basic_attempted = False  # set by the front door; adds WWW-Authenticate (RFC 6749 §5.2)
+        self.authorization_header_used = False  # set by the front door; adds WWW-Authenticate (RFC 6749 §5.2)
 
     def get_headers(self):
         headers = OAuth2Error.get_headers(self)
-        if self.basic_attempted:
+        if self.authorization_header_used:
             headers.append(("WWW-Authenticate", 'Basic realm="appcreds", error="invalid_client"'))
         return headers
 
@@ -58,3 +58,21 @@ class ClientRequestError(LoggedOAuth2Error):
 
     error = "invalid_request"
     status_code = 400
+
+
+class TooManyRequestsError(LoggedOAuth2Error):
+    """429 with Retry-After (RFC 6585 §4; RFC 9126 §2.3 for PAR): a rate limit or a cap was reached.
+
+    `temporarily_unavailable` is RFC 6749 §4.1.2.1's code for "try again later"; on the other
+    endpoints it keeps the RFC 6749 §5.2 shape, and the status says the rest.
+    """
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, reason_code: str, description: str, retry_after: int, reason: str | None = None):
+        super().__init__(reason_code, description, reason)
+        self.retry_after = max(1, int(retry_after))
+
+    def get_headers(self):
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]

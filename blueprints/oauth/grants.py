@@ -28,6 +28,8 @@ from models.tokens import (
     token_digest,
 )
 
+PROMPTS_SUPPORTED = ("login", "consent")  # the authorize views honour these (blueprints/authorize/views.py)
+
 
 def certificate_confirmation(client) -> dict | None:
     """RFC 8705 §3: bind the token to the client certificate that came with the request, if any.
@@ -110,10 +112,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     # -- /authorize ------------------------------------------------------------------------
 
     def validate_requested_scope(self):
-        """Scopes are per API: the request's audience must be granted to the application (Auth0's `audience`)."""
+        """Scopes are per API: the request's audience must be granted to the application (Auth0's `audience`).
+
+        Also where `prompt` is checked: Authlib sends errors raised here to the verified redirect URI.
+        """
         request = self.request
         request.audience, request.scopes = resolve_audience_and_scopes(
             request.client, request.payload.data.get("audience"), request.payload.scope)
+        check_prompt(request.payload.data.get("prompt"))
 
     def generate_authorization_code(self):
         return new_token_value()
@@ -168,6 +174,21 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         db.session.commit()
         purge_now_and_then()
         return 200, response, self.TOKEN_RESPONSE_HEADER
+
+
+def check_prompt(prompt) -> None:
+    """`prompt` (OpenID Connect Core §3.1.2.1) is honoured for login and consent and refused
+    otherwise, never ignored: a client asking for none or select_account learns at once."""
+    unsupported = [value for value in (prompt or "").split() if value not in PROMPTS_SUPPORTED]
+    if unsupported:
+        raise InvalidRequestError(f"prompt {printable(unsupported[0][:40])} is not supported; "
+                                  f"use {' or '.join(PROMPTS_SUPPORTED)}")
+
+
+def prompts(parameters: dict) -> set[str]:
+    """The prompt values of a validated authorization request."""
+    prompt = parameters.get("prompt")
+    return set(prompt.split()) if isinstance(prompt, str) else set()
 
 
 def revoke_what_code_issued(code) -> None:

@@ -21,6 +21,7 @@ from blueprints.oauth.housekeeping import purge_now_and_then
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
 from blueprints.oauth.request_resolution import (
     REQUEST_URI_PREFIX,
+    check_room_for,
     ignored_outside,
     record_request_failure,
     validate_parameters,
@@ -60,6 +61,7 @@ def push_authorization_request(server, oauth_request) -> tuple[int, dict, list]:
         notes, signed = [], False
     parameters["client_id"] = client.client_id
     validate_parameters(client, parameters)
+    check_room_for(PushedRequest, client)
     reference = secrets.token_urlsafe(32)
     lifetime = int(client.par_request_expiry)
     db.session.add(PushedRequest(

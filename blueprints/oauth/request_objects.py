@@ -9,8 +9,9 @@ or raises RequestObjectError, answered as `invalid_request_object` (RFC 9101 §6
    tried) - never a Private Key JWT key; the key's registered alg must be the header's
    (models/key_material.py selects them, as for client assertions); the signature must verify;
 4. claims: iss is the client id, aud exactly the issuer, client_id and response_type present and
-   client_id equal to the query's; exp not passed and nbf not ahead, neither more than 60 minutes
-   from now; jti at most 64 bytes; no request or request_uri inside.
+   client_id equal to the query's; exp and nbf present, exp not passed and nbf not ahead, neither
+   more than 60 minutes from now, exp at most 60 minutes after nbf (and after iat); jti at most
+   64 bytes; no request or request_uri inside.
 Only the parameters inside the object count (§5, §6.3); conflicting ones outside are ignored.
 Key-pointing header parameters (jku, x5u, jwk, x5c) are ignored, never fetched.
 """
@@ -24,12 +25,12 @@ from models.auth_methods import JAR, KEY_ALGORITHMS
 from models.key_material import KeyProblem, public_key_of, select_verification_keys
 
 MAX_REQUEST_OBJECT_BYTES = 16 * 1024
-MAX_TIME_DISTANCE = 60 * 60     # Auth0: exp and nbf at most 60 minutes from now
+MAX_TIME_DISTANCE = 60 * 60     # Auth0: exp and nbf at most 60 minutes from now; FAPI: exp - nbf too
 MAX_JTI_BYTES = 64              # Auth0's limit
 ACCEPTED_TYPES = ("jwt", "oauth-authz-req+jwt")
 # The authorization request parameters AppCreds understands; other claims are not parameters.
 AUTHORIZATION_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "state", "audience",
-                            "code_challenge", "code_challenge_method")
+                            "code_challenge", "code_challenge_method", "prompt")
 
 
 class RequestObjectError(LoggedOAuth2Error):
@@ -147,18 +148,28 @@ def check_times(claims: dict) -> None:
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
     if any(value is not None and not is_numeric_date(value) for value in (exp, nbf, iat)):
         raise RequestObjectError("malformed_claim", "exp, nbf and iat must be NumericDates")
+    # FAPI 1.0 Advanced §5.2.2 (13, 17): exp and nbf are required, so a captured object cannot be
+    # replayed forever; RFC 9101 leaves them optional.
+    if exp is None:
+        raise RequestObjectError("missing_exp", "the request object must contain exp")
+    if nbf is None:
+        raise RequestObjectError("missing_nbf", "the request object must contain nbf")
     # RFC 7519 §4.1.4: not accepted on or after exp; Auth0: exp at most 60 minutes ahead.
-    if exp is not None and now >= exp:
+    if now >= exp:
         raise RequestObjectError("expired", "the request object has expired")
-    if exp is not None and exp - now > MAX_TIME_DISTANCE:
+    if exp - now > MAX_TIME_DISTANCE:
         raise RequestObjectError("exp_too_far", "the request object exp is more than 60 minutes from now")
     # RFC 7519 §4.1.5: not accepted before nbf; Auth0: nbf at most 60 minutes ago.
-    if nbf is not None and nbf > now + skew:
+    if nbf > now + skew:
         raise RequestObjectError("not_yet_valid", "the request object nbf is in the future")
-    if nbf is not None and now - nbf > MAX_TIME_DISTANCE:
+    if now - nbf > MAX_TIME_DISTANCE:
         raise RequestObjectError("nbf_too_far", "the request object nbf is more than 60 minutes ago")
     if iat is not None and iat > now + skew:
         raise RequestObjectError("issued_in_future", "the request object iat is in the future")
+    # FAPI 1.0 Advanced §5.2.2 (13): a lifetime of at most 60 minutes, counted from nbf (and iat).
+    if exp - nbf > MAX_TIME_DISTANCE or (iat is not None and exp - iat > MAX_TIME_DISTANCE):
+        raise RequestObjectError("lifetime_too_long",
+                                 "the request object exp must be at most 60 minutes after nbf and iat")
 
 
 def authorization_parameters(claims: dict) -> dict:

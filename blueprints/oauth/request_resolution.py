@@ -13,6 +13,10 @@ Then `validate_parameters` runs Authlib's AuthorizationCodeGrant on the paramete
 redirect_uri match, response_type, audience and scopes, PKCE (pkce.py). The PAR endpoint runs it
 too, on what it is pushed (RFC 9126 §2.1).
 
+`validate_parameters` also bounds each parameter's length (APPCREDS_MAX_PARAMETER_LENGTH), and
+`check_room_for` caps the unfinished transactions and pushed requests an application may hold,
+so unauthenticated requests cannot fill the database.
+
 Errors raised before the client and its redirect URI are verified carry no redirect_uri, so
 /authorize shows them on a page instead of redirecting anywhere (RFC 6749 §4.1.2.1).
 """
@@ -21,18 +25,20 @@ from dataclasses import dataclass, field
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import current_app
 from flask import request as http_request
 
 from blueprints.oauth.client_auth import query_client
-from blueprints.oauth.errors import LoggedOAuth2Error, printable
+from blueprints.oauth.errors import LoggedOAuth2Error, TooManyRequestsError, printable
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
 from blueprints.oauth.server import authorization
-from models import PushedRequest, db
-from models.authorization import claim_pushed_request, find_by_reference
+from models import PendingAuthorization, PushedRequest, db
+from models.authorization import claim_pushed_request, count_live, find_by_reference
 from models.state import app_state
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 §2.2
 MAX_NOTE_VALUE = 80
+MAX_NOTES = 10  # notes on ignored parameters kept with a stored request
 
 
 class InvalidRequestUriError(LoggedOAuth2Error):
@@ -136,9 +142,36 @@ def resolve_pushed_request(client, query) -> ResolvedRequest:
 def validate_parameters(client, parameters: dict, end_user=None):
     """Authlib's checks for response_type=code; returns the grant (its redirect_uri set)."""
     parameters = {**parameters, "client_id": parameters.get("client_id") or client.client_id}
+    check_parameter_lengths(parameters)
     check_reportable(client, parameters)
     request = AuthorizationRequest(parameters)
     return authorization.get_consent_grant(request=request, end_user=end_user)
+
+
+def check_parameter_lengths(parameters: dict) -> None:
+    """Each value at most APPCREDS_MAX_PARAMETER_LENGTH characters: stored requests stay small."""
+    limit = int(current_app.config["APPCREDS_MAX_PARAMETER_LENGTH"])
+    for name, value in parameters.items():
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidRequestError(f"{printable(name[:40])} exceeds {limit} characters")
+
+
+# Which limit applies to which stored row, and how the refusal is logged.
+CAPS = {
+    PendingAuthorization: ("APPCREDS_MAX_PENDING_PER_CLIENT", "authorize", "too many unfinished sign-in requests"),
+    PushedRequest: ("APPCREDS_MAX_PUSHED_PER_CLIENT", "par", "too many unused pushed requests"),
+}
+
+
+def check_room_for(model, client) -> None:
+    """Refuse (429, recorded) when the application already holds its cap of live `model` rows."""
+    setting, endpoint, description = CAPS[model]
+    if count_live(model, client.id) < int(current_app.config[setting]):
+        return
+    error = TooManyRequestsError("too_many_pending", f"{description} for this application; try again later",
+                                 retry_after=60)
+    record_request_failure(client, endpoint, error)
+    raise error
 
 
 def check_reportable(client, parameters: dict) -> None:
@@ -183,5 +216,5 @@ def ignored_outside(query, parameters: dict, allowed: tuple, pushed=False) -> li
             continue
         shown = query[name] if len(query[name]) <= MAX_NOTE_VALUE else query[name][:MAX_NOTE_VALUE] + "..."
         notes.append(f"{name}={shown} in the URL was ignored: only {where} counts.")
-    return notes
+    return notes[:MAX_NOTES]
 

@@ -27,10 +27,24 @@ from blueprints.oauth.pkce import S256CodeChallenge
 from blueprints.oauth.revocation import RevocationEndpoint
 
 
+def json_body(flask_request):
+    """The request's JSON body, or None when it is not JSON, does not parse, or nests too deeply.
+
+    Python's parser raises RecursionError, not ValueError, on deep nesting (`"[" * 50000`), and
+    Flask's silent mode catches only ValueError.
+    """
+    if flask_request.mimetype != "application/json":
+        return None
+    try:
+        return flask_request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def body_parameters(flask_request) -> MultiDict:
     """The request body's parameters: form-urlencoded, or a JSON object of strings."""
     if flask_request.mimetype == "application/json":
-        document = flask_request.get_json(silent=True)
+        document = json_body(flask_request)
         if isinstance(document, dict):
             return MultiDict({k: v for k, v in document.items() if isinstance(v, str)})
         return MultiDict()

@@ -9,7 +9,8 @@ from blueprints.oauth.client_auth import record_rejected_request
 from blueprints.oauth.errors import printable
 from blueprints.oauth.metadata import server_metadata
 from blueprints.oauth.par import push_authorization_request
-from blueprints.oauth.server import authorization, body_parameters
+from blueprints.oauth.server import authorization, body_parameters, json_body
+from blueprints.rate_limits import par_limits
 from models.state import app_state
 
 bp = Blueprint("oauth", __name__)
@@ -21,7 +22,7 @@ def check_body_shape() -> str | None:
     """What is wrong with the shape of a protocol request's body; None if fine."""
     if request.content_length and request.mimetype not in (FORM, "application/json"):
         return f"the body must be {FORM} or application/json"
-    if request.mimetype == "application/json" and not isinstance(request.get_json(silent=True), dict):
+    if request.mimetype == "application/json" and not isinstance(json_body(request), dict):
         return "the JSON body must be an object of string parameters"
     body = body_parameters(request)
     # RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
@@ -86,6 +87,7 @@ def introspect():
 
 @bp.post("/oauth/par")
 @csrf.exempt
+@par_limits
 def par():
     """RFC 9126 §2: pushed authorization requests (par.py)."""
     def respond():

@@ -1,4 +1,6 @@
 """Who may use the dashboard: administrators only; every change needs a CSRF token."""
+import time
+
 import pytest
 
 from models import User, db
@@ -24,6 +26,8 @@ def sign_in_as(client, user_id):
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
+        now = int(time.time())
+        session["appcreds_dashboard"] = {"generation": 0, "signed_in_at": now, "seen_at": now}
 
 
 def test_anonymous_visitor_is_sent_to_sign_in_with_a_local_next(client, confidential_app):

@@ -83,7 +83,12 @@ def set_expiry(dashboard, client_id, credential, when):
 
 
 def switch_method(dashboard, client_id, method):
-    return post(dashboard, client_id, "method", {"token_endpoint_auth_method": method})
+    """Switch, confirming that the secret is deleted."""
+    return post(dashboard, client_id, "method", {"token_endpoint_auth_method": method, "confirmed": "yes"})
+
+
+# mTLS methods are offered only on a server with a TLS edge.
+WITH_AN_EDGE = pytest.mark.parametrize("app_config", [{"APPCREDS_EDGE_SECRET": "edge-secret"}])
 
 
 def jwt_token(client, client_id, key, kid=None, alg="RS256"):
@@ -387,6 +392,7 @@ def test_a_third_certificate_is_refused(dashboard, app, client_id):
     assert len(stored(app)) == 2
 
 
+@WITH_AN_EDGE
 def test_the_switch_to_self_signed_mtls_is_allowed_once_a_certificate_is_added(dashboard, app, client_id):
     assert switch_method(dashboard, client_id, "self_signed_tls_client_auth").status_code == 400
     add_certificate(dashboard, client_id)
@@ -416,6 +422,7 @@ def test_delete_a_certificate(client, dashboard, app, client_id):
 
 # --- mTLS: subject DNs -------------------------------------------------------------------------------
 
+@WITH_AN_EDGE
 def test_adds_a_typed_subject_dn_and_switches_to_tls_client_auth(client, dashboard, app, client_id):
     assert switch_method(dashboard, client_id, "tls_client_auth").status_code == 400
     response = add_dn(dashboard, client_id, "2.5.4.3=payments,O=Example Corp,C=US", dn_name="Payments")
@@ -437,7 +444,7 @@ def test_takes_the_subject_dn_from_an_uploaded_certificate(dashboard, app, clien
 
 
 @pytest.mark.parametrize("fields, field_id, sentence", [
-    ({"subject_dn": "CN = svc, O = Example"}, "subject_dn", "This subject DN does not parse"),
+    ({"subject_dn": "commonName=svc, O=Example"}, "subject_dn", "This subject DN does not parse"),
     ({"subject_dn": ""}, "subject_dn", "Type a subject DN, or give a certificate to take it from."),
     ({"subject_dn": "CN=svc", "dn_certificate_pem": "x"}, "subject_dn", "not both"),
     ({"subject_dn": "CN=svc", "dn_expires_at": "2001-01-01T00:00"}, "dn_expires_at", "is in the past"),
@@ -515,3 +522,34 @@ def test_a_damaged_certificate_row_does_not_break_the_tab(client, dashboard, app
     response = client.get(tab(client_id))
     assert response.status_code == 200
     assert "(the stored certificate cannot be read)" in page(response)
+
+
+def test_expiry_inputs_take_one_labelled_utc_format_as_typed(client, dashboard, app, client_id):
+    """No locale date-time picker beside a UTC label: one format, in the label, accepted as typed."""
+    html = page(client.get(tab(client_id)))
+    assert 'type="datetime-local"' not in html
+    assert "Expires (UTC, YYYY-MM-DD HH:MM) (optional)" in html
+    assert 'placeholder="YYYY-MM-DD HH:MM"' in html
+    response = add_dn(dashboard, client_id, "CN=typed,O=Example Corp,C=US", dn_expires_at="2099-03-01 08:30")
+    assert response.status_code == 302
+    [credential] = stored(app)
+    assert credential.expires_at.strftime("%Y-%m-%d %H:%M") == "2099-03-01 08:30"
+    assert 'value="2099-03-01 08:30"' in page(client.get(tab(client_id)))  # the row's input, same format
+
+
+def test_a_private_key_in_the_certificate_box_asks_for_a_certificate(dashboard, app, client_id):
+    """The mTLS box takes certificates only: the refusal says so, not "the public key"."""
+    response = post(dashboard, client_id, "certificates", {"certificate_pem": private_pem(make_rsa_key())})
+    assert response.status_code == 400
+    assert "This is a private key. Upload only a certificate:" in page(response)
+    assert stored(app) == []
+
+
+def test_a_refused_upload_keeps_the_pasted_text_and_asks_for_the_file_again(dashboard, client_id):
+    response = post(dashboard, client_id, "certificates", {"certificate_pem": "not a certificate",
+                                                           "certificate_name": "kept"})
+    html = page(response)
+    assert response.status_code == 400
+    assert "not a certificate</textarea>" in html and 'value="kept"' in html
+    assert "a browser cannot keep a chosen file: choose it again" in html
+

@@ -24,8 +24,11 @@ def render_edge_config(**values) -> str:
 
 @contextlib.contextmanager
 def nginx_edge(workdir: Path, upstream: str, tls_certificate: Path, tls_key: Path, client_ca_bundle: Path,
-               edge_secret: str, port: int | None = None):
-    """Start nginx in the foreground with the edge config (on `port`, or a free one); yields its https base URL."""
+               edge_secret: str, port: int | None = None, client_max_body_size: str | None = None):
+    """Start nginx in the foreground with the edge config (on `port`, or a free one); yields its https base URL.
+
+    `client_max_body_size` replaces the shipped body limit, to test an edge that lets more through than AppCreds.
+    """
     binary = find_nginx()
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -34,6 +37,10 @@ def nginx_edge(workdir: Path, upstream: str, tls_certificate: Path, tls_key: Pat
         EDGE_TLS_KEY=tls_key, EDGE_CLIENT_CA_BUNDLE=client_ca_bundle, APPCREDS_UPSTREAM=upstream,
         EDGE_SECRET=edge_secret,
     )
+    if client_max_body_size is not None:
+        server_block, replaced = re.subn(r"client_max_body_size \S+;", f"client_max_body_size {client_max_body_size};",
+                                         server_block)
+        assert replaced == 1, "the shipped config sets client_max_body_size once"
     user = "user root;\n" if os.geteuid() == 0 else ""
     (workdir / "nginx.conf").write_text(f"""{user}worker_processes 1;
 daemon off;

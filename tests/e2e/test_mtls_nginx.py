@@ -44,9 +44,12 @@ def stack(tmp_path_factory):
            "APPCREDS_EVENT_FLUSH_SECONDS": "0"}
     with gunicorn(instance, port=port, env=env) as upstream:
         with nginx_edge(tmp / "nginx", f"127.0.0.1:{port}", edge_cert, edge_key, tmp / "client-ca.pem",
-                        EDGE_SECRET) as edge:
+                        EDGE_SECRET) as edge, \
+                nginx_edge(tmp / "nginx-large", f"127.0.0.1:{port}", edge_cert, edge_key, tmp / "client-ca.pem",
+                           EDGE_SECRET, client_max_body_size="8m") as permissive_edge:
             app = _make_app(instance, APPCREDS_ISSUER=issuer, APPCREDS_EDGE_SECRET=EDGE_SECRET)
             yield type("Stack", (), {"app": app, "edge": edge, "upstream": upstream, "tmp": tmp,
+                                     "permissive_edge": permissive_edge,
                                      "issuer": issuer, "server_ca": str(tmp / "server-ca.pem")})
             with app.app_context():
                 db.engine.dispose()
@@ -176,12 +179,67 @@ def test_a_certificate_registered_in_the_dashboard_gets_a_token_through_the_edge
               "certificate_name": "dashboard upload"}
     added = dashboard.post(f"{tab}/certificates", upload, page=tab)
     assert added.status_code == 302, added.get_data(as_text=True)
-    switched = dashboard.post(f"{tab}/method", {"token_endpoint_auth_method": "self_signed_tls_client_auth"},
-                              page=tab)
-    assert switched.status_code == 302
+    # Leaving the secret deletes it, so the dashboard asks first; the confirmed switch goes through.
+    asked = dashboard.post(f"{tab}/method", {"token_endpoint_auth_method": "self_signed_tls_client_auth"},
+                           page=tab)
+    assert asked.status_code == 200 and "confirmed" in asked.get_data(as_text=True)
+    switched = dashboard.post(f"{tab}/method", {"token_endpoint_auth_method": "self_signed_tls_client_auth",
+                                                "confirmed": "yes"}, page=tab)
+    assert switched.status_code == 302, switched.get_data(as_text=True)
 
     response = token_over_edge(stack, client_id, certificate, "dashboard")
     assert response.status_code == 200, response.text
     claims = pyjwt.decode(response.json()["access_token"], options={"verify_signature": False})
     assert claims["cnf"] == {"x5t#S256": certificate.thumbprint}
     assert last_event(stack.app, client_id).method == "self_signed_tls_client_auth"
+
+
+TOO_LARGE = {"error": "invalid_request", "error_description": "the request body is too large"}
+
+
+@pytest.mark.parametrize("size", [70 * 1024, 2 * 1024 * 1024])
+def test_an_oversized_body_is_a_413_with_the_json_error_through_the_edge_and_directly(stack, size):
+    """Issue 10: AppCreds refused the body before reading it, gunicorn closed the socket, and nginx
+    answered 502. Through nginx (whose limit matches APPCREDS_MAX_BODY_BYTES) and straight to
+    gunicorn, the client gets 413 with the RFC 6749 §5.2 JSON error."""
+    client_id = make_application(stack)
+    data = {"grant_type": "client_credentials", "client_id": client_id, "pad": "x" * size}
+    through_edge = requests.post(stack.edge + "/oauth/token", data=data, verify=stack.server_ca, timeout=30)
+    assert (through_edge.status_code, through_edge.json()) == (413, TOO_LARGE), through_edge.text[:300]
+    assert through_edge.headers["Content-Type"] == "application/json"
+    assert through_edge.headers["Cache-Control"] == "no-store"
+    direct = requests.post(stack.upstream + "/oauth/token", data=data, timeout=30)
+    assert (direct.status_code, direct.json()) == (413, TOO_LARGE), direct.text[:300]
+    # An edge whose limit is above AppCreds' forwards the body; AppCreds reads and discards it to answer.
+    permissive = requests.post(stack.permissive_edge + "/oauth/token", data=data, verify=stack.server_ca, timeout=30)
+    assert (permissive.status_code, permissive.json()) == (413, TOO_LARGE), permissive.text[:300]
+    # The Management API's own shape (Auth0's), through the edge even before the bearer token is checked.
+    management = requests.post(stack.edge + "/api/v2/clients", json={"name": "x" * size}, verify=stack.server_ca,
+                               timeout=30)
+    assert management.status_code == 413 and management.json() == {
+        "statusCode": 413, "error": "Request Entity Too Large", "errorCode": "payload_too_large",
+        "message": "Payload too large: the request body exceeds the size limit"}
+
+
+def test_a_client_still_sending_an_oversized_body_can_send_it_all_and_read_the_413(stack):
+    """Issue 10: gunicorn used to close the socket after the 413 while the body was still coming,
+    so the client's next write broke ("Broken pipe"), which nginx reports as 502. AppCreds now reads
+    and discards the body (up to APPCREDS_DISCARD_BODY_BYTES) before it answers."""
+    import json
+    import socket
+    import time
+
+    host, port = stack.upstream.removeprefix("http://").split(":")
+    body = b"grant_type=client_credentials&pad=" + b"x" * (2 * 1024 * 1024)
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+                           b"Content-Type: application/x-www-form-urlencoded\r\n"
+                           + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:100_000])
+        time.sleep(3)  # longer than gunicorn lingers after closing (util.close_graceful: 2 s)
+        connection.sendall(body[100_000:])
+        response = b""
+        while chunk := connection.recv(65536):
+            response += chunk
+    head, _, payload = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert json.loads(payload) == TOO_LARGE

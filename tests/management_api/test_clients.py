@@ -106,6 +106,15 @@ def test_refuses_a_body_that_is_not_a_json_object(api, raw):
     assert_error(response, 400, "JSON object")
 
 
+@pytest.mark.parametrize("raw", [b"[" * 50_000, b'{"name":' * 8_000])
+def test_deeply_nested_json_is_a_400_not_a_server_error(api, raw):
+    """Issue 10, vulnerability 7: nesting deep enough to exhaust a recursive parser is a bad body."""
+    response = api.post("/clients", data=raw, headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "JSON object")
+    patched = api.patch("/clients/anything", data=raw, headers={"Content-Type": "application/json"})
+    assert patched.status_code in (400, 404) and patched.json["statusCode"] == patched.status_code
+
+
 def test_refuses_a_body_that_is_not_json(api):
     response = api.post("/clients", data="name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert_error(response, 400, "application/json")

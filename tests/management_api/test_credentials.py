@@ -1,5 +1,6 @@
 """/api/v2/clients/{id}/credentials and client_authentication_methods: register, reference, rotate."""
 import pytest
+from cryptography import x509
 
 from tests.certificates import issue_client_certificate, name, self_signed_certificate, trusted_ca
 from tests.factories import (
@@ -162,6 +163,21 @@ def test_a_third_credential_and_a_duplicate_key_are_refused(api, app):
                     ).status_code == 201
     again = api.post(f"/clients/{other}/credentials", json={"credential_type": "x509_cert", "pem": certificate})
     assert_error(again, 409, "already registered")
+
+
+def test_a_public_key_sent_as_a_certificate_expires_with_it_unless_told_otherwise(api, app):
+    """Issue 10 (hardening): without parse_expiry_from_cert or expires_at, the certificate's notAfter."""
+    target, _ = make_app(app)
+    certificate_pem = make_rsa_certificate(make_rsa_key("mapi-expiring"), days_valid=10)
+    not_after = x509.load_pem_x509_certificate(certificate_pem.encode()).not_valid_after_utc
+    created = api.post(f"/clients/{target}/credentials", json={"credential_type": "public_key", "pem": certificate_pem})
+    assert created.status_code == 201, created.json
+    assert created.json["expires_at"] == not_after.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    other_key = make_rsa_certificate(make_rsa_key("mapi-chosen-expiry"), days_valid=10)
+    chosen = api.post(f"/clients/{target}/credentials", json={"credential_type": "public_key", "pem": other_key,
+                                                             "expires_at": "2099-01-01T00:00:00.000Z"})
+    assert chosen.status_code == 201, chosen.json
+    assert chosen.json["expires_at"] == "2099-01-01T00:00:00.000Z"
 
 
 def test_references_to_unknown_or_foreign_credentials_are_refused(api, app):

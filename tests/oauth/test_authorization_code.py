@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from models import AuthorizationCode, Consent, db
+from models.applications import find_application, grant_api
+from models.authorization import purge_expired_flow_state
 from models.timeutil import utcnow
 from tests.factories import DEMO_API, ISSUER, events, make_app
 from tests.oauth.flow import (
@@ -306,6 +308,29 @@ def test_a_wrong_password_is_refused(client, app, user, web_app):
     assert refused.status_code == 400 and "Wrong email or password." in refused.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("method, path", [("GET", "/account/no-such-page"), ("POST", "/account"),
+                                          ("GET", "/authorize/no-such-step")])
+def test_error_pages_for_end_users_lead_back_to_their_account_never_to_the_dashboard(client, app, user, method,
+                                                                                     path):
+    """Issue 10: people who sign in to applications are not administrators; the dashboard is no way back."""
+    sign_in(client, "/account/login")
+    response = client.open(path, method=method)
+    html = response.get_data(as_text=True)
+    assert response.status_code in (404, 405)
+    assert 'href="/account"' in html
+    assert 'href="/"' not in html and "Back to applications" not in html
+
+
+def test_the_authorization_error_page_leads_to_the_account_page(client, app):
+    html = client.get(authorize_url({"response_type": "code", "client_id": "nobody"})).get_data(as_text=True)
+    assert 'id="oauth-error"' in html and 'href="/account"' in html and 'href="/"' not in html
+
+
+def test_error_pages_of_the_dashboard_still_lead_to_the_dashboard(client, app):
+    html = client.get("/applications/no-such-app/no-such-page").get_data(as_text=True)
+    assert 'href="/">Back to applications</a>' in html
+
+
 def test_an_end_user_session_does_not_open_the_dashboard(client, app, user):
     assert sign_in(client, "/account/login").headers["Location"] == "/account"
     response = client.get("/")
@@ -355,6 +380,64 @@ def test_consent_is_remembered_per_user_and_application(client, app, user, web_a
     assert consent_page(client, authorize_params(other_id)).status_code == 200
 
 
+def test_consent_for_one_api_does_not_cover_another_api_asked_for_with_no_scopes(client, app, user, web_app):
+    """A request with an empty scope for an API the user never allowed still shows the consent page
+    (issue 10, vulnerability 1): an empty set of scopes is covered by nothing but a consent to that API."""
+    client_id, _ = web_app
+    management_api = ISSUER + "api/v2/"
+    with app.app_context():
+        grant_api(find_application(client_id), management_api, [])
+        db.session.commit()
+    get_code(client, authorize_params(client_id))
+    response = consent_page(client, authorize_params(client_id, audience=management_api, scope=""))
+    assert response.status_code == 200
+    assert "wants access to your account" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(db.select(Consent.scopes)).scalar_one() == {DEMO_API: ["read:demo"]}
+        assert db.session.execute(db.select(AuthorizationCode.audience)).scalars().all() == [DEMO_API]
+    # Once allowed, the API with no scopes is remembered like any other.
+    assert "code" in query_of(decide(client, response).headers["Location"])
+    again = consent_page(client, authorize_params(client_id, audience=management_api, scope=""))
+    assert again.status_code == 302 and "code=" in again.headers["Location"]
+
+
+def test_prompt_consent_shows_the_consent_page_even_when_consent_was_given(client, app, user, web_app):
+    """OpenID Connect Core §3.1.2.1: prompt=consent asks the user again (issue 10: never ignored)."""
+    client_id, _ = web_app
+    get_code(client, authorize_params(client_id))
+    response = consent_page(client, authorize_params(client_id, prompt="consent"))
+    assert response.status_code == 200 and "wants access to your account" in response.get_data(as_text=True)
+    assert "code" in query_of(decide(client, response).headers["Location"])
+
+
+def test_prompt_login_asks_a_signed_in_user_to_sign_in_again(client, app, user, web_app):
+    """OpenID Connect Core §3.1.2.1: prompt=login re-authenticates, even with a live session."""
+    import time
+
+    client_id, _ = web_app
+    get_code(client, authorize_params(client_id))
+    time.sleep(1.01)  # auth_time has whole seconds: a sign-in in the request's own second counts as fresh
+    started = client.get(authorize_url(authorize_params(client_id, prompt="login")))
+    resumed = client.get(started.headers["Location"])
+    assert resumed.status_code == 302 and "/account/login?tx=" in resumed.headers["Location"]
+    # Coming back without signing in again changes nothing.
+    assert "/account/login" in client.get(started.headers["Location"]).headers["Location"]
+    signed_in = sign_in(client, resumed.headers["Location"])
+    finished = client.get(signed_in.headers["Location"])
+    assert finished.status_code == 302 and "code=" in finished.headers["Location"]
+
+
+@pytest.mark.parametrize("prompt", ["none", "select_account", "login none"])
+def test_an_unsupported_prompt_is_refused_not_ignored(client, app, user, web_app, prompt):
+    """Issue 10: a prompt AppCreds cannot honour goes back as invalid_request (RFC 6749 §4.1.2.1)."""
+    client_id, _ = web_app
+    response = client.get(authorize_url(authorize_params(client_id, prompt=prompt)))
+    assert response.status_code == 302
+    callback = query_of(response.headers["Location"])
+    assert (callback["error"], callback["state"]) == ("invalid_request", "xyz-state")
+    assert "is not supported; use login or consent" in callback["error_description"]
+
+
 def test_withdrawing_consent_revokes_tokens_and_asks_again(client, app, user, web_app):
     client_id, secret = web_app
     tokens = exchange(client, client_id, secret, get_code(client, authorize_params(client_id))["code"]).json
@@ -373,6 +456,44 @@ def test_withdrawing_consent_revokes_tokens_and_asks_again(client, app, user, we
                                                   "refresh_token": tokens["refresh_token"]}, auth=(client_id, secret))
     assert refreshed.json["error"] == "invalid_grant"
     assert consent_page(client, authorize_params(client_id)).status_code == 200
+
+
+def test_withdrawing_consent_stops_the_codes_and_access_tokens_of_an_application_without_refresh(client, app,
+                                                                                                 user):
+    """Issue 10, vulnerability 4: without the refresh grant, the access token from a redeemed code
+    and a code not yet redeemed are all the application holds; withdrawing consent stops both."""
+    client_id, secret = make_web_app(app, grant_types=("authorization_code",))
+    tokens = exchange(client, client_id, secret, get_code(client, authorize_params(client_id))["code"]).json
+    assert "refresh_token" not in tokens and whoami(client, tokens["access_token"]).status_code == 200
+    unredeemed = get_code(client, authorize_params(client_id))["code"]  # consent remembered: no page
+    with app.app_context():
+        consent_id = db.session.execute(db.select(Consent.id)).scalar_one()
+    from tests.conftest import csrf_token_from
+
+    html = client.get("/account").get_data(as_text=True)
+    client.post(f"/account/consents/{consent_id}/withdraw", data={"csrf_token": csrf_token_from(html)})
+    assert whoami(client, tokens["access_token"]).status_code == 401
+    introspected = client.post("/oauth/introspect", data={"token": tokens["access_token"]}, auth=(client_id, secret))
+    assert introspected.json == {"active": False}
+    response = exchange(client, client_id, secret, unredeemed)
+    assert (response.status_code, response.json["error"]) == (400, "invalid_grant")
+
+
+def test_a_redeemed_code_is_kept_while_its_access_token_lives(client, app, user, web_app):
+    """Withdrawing consent finds the access token through the code, so the purge keeps the code until then."""
+    client_id, secret = web_app
+    exchange(client, client_id, secret, get_code(client, authorize_params(client_id))["code"])
+    with app.app_context():
+        long_ago = utcnow() - timedelta(hours=1)
+        db.session.execute(db.update(AuthorizationCode).values(expires_at=long_ago))
+        db.session.commit()
+        purge_expired_flow_state()
+        db.session.commit()
+        assert db.session.execute(db.select(AuthorizationCode)).scalar_one().access_token_jti
+        db.session.execute(db.update(AuthorizationCode).values(access_token_expires_at=utcnow()))
+        purge_expired_flow_state()
+        db.session.commit()
+        assert db.session.execute(db.select(AuthorizationCode)).first() is None
 
 
 def test_a_consent_can_only_be_withdrawn_by_its_user(client, app, user, web_app):

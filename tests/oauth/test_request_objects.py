@@ -129,6 +129,17 @@ BAD_REQUEST_OBJECTS = {
                           "not_yet_valid"),
     "nbf more than 60 minutes ago": (
         lambda cid, key, kid: request_object(cid, key, kid, nbf=int(time.time()) - 3700), "nbf_too_far"),
+    # FAPI 1.0 Advanced §5.2.2 (13, 17); issue 10, vulnerability 8: without exp an object replays forever.
+    "no exp": (lambda cid, key, kid: request_object(cid, key, kid, exp=None), "missing_exp"),
+    "no nbf": (lambda cid, key, kid: request_object(cid, key, kid, nbf=None), "missing_nbf"),
+    "no exp, nbf or iat": (lambda cid, key, kid: request_object(cid, key, kid, exp=None, nbf=None, iat=None),
+                           "missing_exp"),
+    "exp more than 60 minutes after nbf": (
+        lambda cid, key, kid: request_object(cid, key, kid, nbf=int(time.time()) - 1800,
+                                             exp=int(time.time()) + 1900), "lifetime_too_long"),
+    "exp more than 60 minutes after iat": (
+        lambda cid, key, kid: request_object(cid, key, kid, iat=int(time.time()) - 1800,
+                                             exp=int(time.time()) + 1900), "lifetime_too_long"),
     "mismatched client_id": (lambda cid, key, kid: request_object(cid, key, kid, client_id="other-client"),
                              "client_id_mismatch"),
     "no client_id inside": (lambda cid, key, kid: request_object(cid, key, kid, client_id=None),

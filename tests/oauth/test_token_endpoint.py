@@ -141,6 +141,17 @@ def test_malformed_json_body(client, m2m, body):
                              "error_description": "the JSON body must be an object of string parameters"}
 
 
+@pytest.mark.parametrize("path", [TOKEN_URL, "/oauth/par", "/oauth/introspect", "/oauth/revoke"])
+@pytest.mark.parametrize("body", ["[" * 50_000, '{"a":' * 10_000])
+def test_deeply_nested_json_is_invalid_request_not_a_server_error(client, m2m, path, body):
+    """RFC 6749 §5.2: a malformed request answers 400 invalid_request (issue 10, vulnerability 7:
+    nesting deep enough to exhaust Python's recursion limit gave a 500)."""
+    response = client.post(path, data=body, content_type="application/json", headers=basic(*m2m))
+    assert response.status_code == 400
+    assert response.json == {"error": "invalid_request",
+                             "error_description": "the JSON body must be an object of string parameters"}
+
+
 def test_non_utf8_body_is_not_a_server_error(client, m2m):
     response = client.post(TOKEN_URL, data=b"grant_type=client_credentials&audience=\xff\xfe",
                            content_type="application/x-www-form-urlencoded", headers=basic(*m2m))

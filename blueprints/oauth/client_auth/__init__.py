@@ -14,6 +14,10 @@ method (RFC 7591 §2 `token_endpoint_auth_method`). The steps, in order:
    which starts from the loaded application and verifies only its own credential;
 6. record the attempt, good or bad, with its reason (models/auth_event.py).
 
+Failures are rate-limited (blueprints/rate_limits.py FailureLimits): a client id or source
+with too many recent failures is refused with 429 right after step 1, before any check runs;
+each failure is counted after it is recorded. Successes are never counted.
+
 Step 5 goes through Authlib: each check is registered with `register_client_auth_method`.
 Authlib calls a hook as hook(query_client, request), so the registered hook is a small adapter
 (`authlib_hook`): the front door puts the application it loaded on the OAuth2Request as
@@ -27,7 +31,8 @@ from flask import g
 from flask import request as http_request
 
 from blueprints.oauth.client_auth import client_secret, mtls, none, private_key_jwt
-from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError
+from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError, TooManyRequestsError
+from blueprints.rate_limits import failure_limits
 from models import Client
 from models.auth_methods import (
     CLIENT_SECRET_BASIC,
@@ -99,11 +104,14 @@ def authenticate(request, methods, endpoint: str, run_registered_hook: Callable)
                "grant_type": request.form.get("grant_type") if endpoint == "token" else None}
     try:
         client = _authenticate(request, methods, endpoint, run_registered_hook, attempt)
-    except (ClientAuthFailure, ClientRequestError) as error:
+    except (ClientAuthFailure, ClientRequestError, TooManyRequestsError) as error:
         if isinstance(error, ClientAuthFailure):
-            # RFC 6749 §5.2: a client that tried the Authorization header gets WWW-Authenticate.
-            error.basic_attempted = request.headers.get("Authorization", "")[:6].lower() == "basic "
+            # RFC 6749 §5.2: a client that tried the Authorization header gets WWW-Authenticate,
+            # whatever it sent there: an empty Basic value or another scheme is still an attempt.
+            error.authorization_header_used = "Authorization" in request.headers
         record_attempt(attempt, "failure", error.reason_code, error.reason)
+        if isinstance(error, ClientAuthFailure):
+            failure_limits.count_failure(attempt.get("client_id_sent"))
         raise
     record_attempt(attempt, "success", "authenticated", f"authenticated with {attempt['method']}")
     return client
@@ -112,11 +120,13 @@ def authenticate(request, methods, endpoint: str, run_registered_hook: Callable)
 def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> Client:
     presented = _presented_mechanisms(request, attempt)
     if not presented:
+        failure_limits.check(None)
         raise ClientAuthFailure("no_client_authentication", "the request carries no client credentials",
                                 description="client authentication is required")
     mechanism, client_id = presented
     attempt["method"] = mechanism.name
     attempt["client_id_sent"] = client_id
+    failure_limits.check(client_id)  # too many recent failures: 429 before any check runs
     if not client_id:
         raise ClientRequestError("missing_client_id", f"client_id is required with {mechanism.name}")
 

@@ -6,7 +6,8 @@ starts from the application the front door loaded and checks that certificate ag
 
 tls_client_auth (§2.1), in order: the edge verified the chain (SUCCESS); AppCreds verifies
   it again against its own CA bundle when one is configured; the certificate is within its
-  validity period; its subject DN equals a registered DN, compared RDN by RDN.
+  validity period; an extended key usage, when present, includes clientAuth; its subject DN
+  equals a registered DN, compared RDN by RDN.
 self_signed_tls_client_auth (§2.2): the certificate is within its validity period and its
   SHA-256 thumbprint equals that of a registered certificate. No CA is involved.
 The same certificate binds access tokens to the client (§3): see edge.binding_thumbprint.
@@ -17,12 +18,14 @@ from functools import lru_cache
 
 from cryptography import x509
 from cryptography.x509 import verification
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from flask import current_app
 
 from blueprints.oauth.edge import ClientCertificate, presented_certificate
 from blueprints.oauth.errors import ClientAuthFailure
 from models.auth_methods import SELF_SIGNED_TLS_CLIENT_AUTH, TLS_CLIENT_AUTH
 from models.credential_registry import active_credentials
+from models.credential_uploads import distinguished_name_key, parse_distinguished_name
 from models.timeutil import utcnow
 
 
@@ -47,6 +50,7 @@ def authenticate_tls_client_auth(client, request):
     # ... and AppCreds checks again against its own bundle (defence in depth).
     check_chain_to_trusted_ca(presented.certificate)
     check_validity_period(presented.certificate)
+    check_extended_key_usage(presented.certificate)
     # RFC 8705 §2.1.2: the subject DN must match the registered one; compared parsed, never as text.
     registered = [c.subject_dn for c in active_credentials(client, TLS_CLIENT_AUTH)]
     if not registered:
@@ -82,6 +86,20 @@ def trusted_certificate() -> ClientCertificate | None:
     return edge.certificate
 
 
+def check_extended_key_usage(certificate: x509.Certificate) -> None:
+    """A CA-issued certificate that lists its purposes must list client authentication."""
+    try:
+        usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    except (ValueError, x509.DuplicateExtension):
+        raise ClientAuthFailure("malformed_certificate", "the certificate's extensions do not parse") from None
+    # RFC 5280 §4.2.1.12: with the extension present, the certificate is for the purposes it names.
+    if ExtendedKeyUsageOID.CLIENT_AUTH not in usages and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in usages:
+        raise ClientAuthFailure("not_for_client_auth",
+                                "the certificate's extended key usage does not include clientAuth")
+
+
 def check_validity_period(certificate: x509.Certificate) -> None:
     now = utcnow()
     if now < certificate.not_valid_before_utc:
@@ -92,23 +110,14 @@ def check_validity_period(certificate: x509.Certificate) -> None:
 
 # --- distinguished names and chains ----------------------------------------------------------
 
-def _normalized_rdn(rdn: x509.RelativeDistinguishedName) -> frozenset:
-    """An RDN as a set of (attribute OID, value): case-folded, inner whitespace collapsed
-    (the spirit of RFC 4518 string preparation for caseIgnoreMatch)."""
-    return frozenset(
-        (attribute.oid.dotted_string, " ".join(str(attribute.value).split()).casefold()) for attribute in rdn
-    )
-
-
 def same_distinguished_name(subject: x509.Name, registered_dn: str) -> bool:
-    """Equal when both have the same RDNs, in the same order, each with the same attribute set."""
+    """Equal when both have the same RDNs, in the same order, each with the same attribute set
+    (models/credential_uploads.py distinguished_name_key, the rule registration uses too)."""
     try:
-        expected = x509.Name.from_rfc4514_string(registered_dn)
+        expected = parse_distinguished_name(registered_dn)
     except ValueError:
         return False
-    if len(subject.rdns) != len(expected.rdns):
-        return False
-    return all(_normalized_rdn(a) == _normalized_rdn(b) for a, b in zip(subject.rdns, expected.rdns, strict=True))
+    return distinguished_name_key(subject) == distinguished_name_key(expected)
 
 
 def check_chain_to_trusted_ca(certificate: x509.Certificate) -> None:

@@ -174,6 +174,15 @@ def test_rejects_malformed_basic_header(client, app, header):
     assert last_event(app).reason_code == "malformed_basic_header"
 
 
+@pytest.mark.parametrize("header", ["Basic ", "Basic", "Digest username=\"x\", realm=\"appcreds\"", "Bearer abc"])
+def test_a_401_after_any_authorization_header_carries_www_authenticate(client, app, header):
+    """RFC 6749 §5.2: if the client attempted to authenticate via the Authorization header, the
+    401 MUST include WWW-Authenticate (an empty Basic value and another scheme included)."""
+    response = token_request(client, {"Authorization": header})
+    assert (response.status_code, response.json["error"]) == (401, "invalid_client")
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="appcreds", error="invalid_client"'
+
+
 def test_rejects_request_without_credentials(client, app):
     response = token_request(client)
     assert response.status_code == 401

@@ -5,7 +5,7 @@ import datetime as dt
 import jwt as pyjwt
 import pytest
 from cryptography import x509
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from blueprints.oauth.client_auth import mtls
 from models import db
@@ -168,6 +168,40 @@ def test_dn_comparison_ignores_case_and_spacing(client, app):
     register_dn(app, client_id, "CN=Payments  Service,O=appcreds tests,C=us")
     certificate = issue_client_certificate(trusted_ca(), name("payments service"))
     assert token_request(client, client_id, edge_headers(certificate)).status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["cn=payments-service,o=AppCreds Tests,c=US",
+                                   "2.5.4.3=payments-service, 2.5.4.10=AppCreds Tests, 2.5.4.6=US"])
+def test_a_dn_typed_with_lower_case_types_or_oids_authenticates_its_certificate(client, app, typed):
+    """RFC 4514 §3: attribute types are case-insensitive and may be dotted OIDs (issue 10)."""
+    client_id, _ = make_app(app)
+    register_dn(app, client_id, typed)
+    certificate = issue_client_certificate(trusted_ca(), name("payments-service"))
+    assert token_request(client, client_id, edge_headers(certificate)).status_code == 200
+    other = issue_client_certificate(trusted_ca(), name("billing-service"))
+    assert token_request(client, client_id, edge_headers(other)).status_code == 401
+
+
+@pytest.mark.parametrize("usages, accepted", [
+    ((ExtendedKeyUsageOID.SERVER_AUTH,), False),
+    ((ExtendedKeyUsageOID.CODE_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION), False),
+    ((ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH), True),
+    ((ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,), True),
+    (None, True),                                          # no extension: no restriction
+])
+def test_tls_client_auth_requires_client_auth_usage_when_the_certificate_names_its_usages(client, app, usages,
+                                                                                         accepted):
+    """RFC 5280 §4.2.1.12: a certificate with an extended key usage is for the purposes it names;
+    a server certificate from the same CA must not authenticate a client (issue 10, hardening)."""
+    client_id, _ = make_app(app)
+    register_dn(app, client_id, "CN=payments-service,O=AppCreds Tests,C=US")
+    certificate = issue_client_certificate(trusted_ca(), name("payments-service"), extended_key_usage=usages)
+    response = token_request(client, client_id, edge_headers(certificate))
+    if accepted:
+        assert response.status_code == 200, response.json
+    else:
+        assert (response.status_code, response.json) == (401, GENERIC_FAILURE)
+        assert last_event(app, client_id).reason_code == "not_for_client_auth"
 
 
 def test_no_certificate(client, app, ca_client):
