@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# The issuer follows HOST and PORT (make run PORT=5077), so the audiences and addresses shown match
+# where the server really is; set APPCREDS_ISSUER to name another (a public https URL, say).
+APPCREDS_ISSUER ?= http://$(HOST):$(PORT)/
 
 .PHONY: run test install install-test lint bench
 
@@ -20,10 +23,10 @@ $(VENV)/.test-installed: $(BIN)/flask pyproject.toml
 install: $(BIN)/flask
 install-test: $(VENV)/.test-installed
 
-## make run: set up (venv, install, instance secrets, migrations, first admin) and serve on 127.0.0.1:5000
+## make run: set up (venv, install, instance secrets, migrations, first admin) and serve on $(HOST):$(PORT)
 run: install
-	$(BIN)/flask --app app setup
-	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	APPCREDS_ISSUER=$(APPCREDS_ISSUER) $(BIN)/flask --app app setup
+	APPCREDS_ISSUER=$(APPCREDS_ISSUER) $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 ## make test: set up and run the whole test suite
 test: install-test

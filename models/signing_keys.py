@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from joserfc.jwk import KeySet, RSAKey
@@ -120,6 +121,15 @@ class SigningKeys:
 
     def public_jwks(self) -> dict:
         return self._load().jwks
+
+    def summaries(self) -> list[dict]:
+        """Each key's kid, algorithm, status and creation time, current first; never the key itself."""
+        order = {"current": 0, "next": 1, "previous": 2}
+        entries = json.loads(self.path.read_text())["keys"]
+        summaries = [{"kid": entry["kid"], "alg": SIGNING_ALG, "status": entry["status"],
+                      "created_at": datetime.fromisoformat(entry["created_at"]) if entry.get("created_at") else None}
+                     for entry in entries]
+        return sorted(summaries, key=lambda summary: order.get(summary["status"], len(order)))
 
     def public_key_set(self) -> KeySet:
         """The published keys, parsed: what a resource server verifies access tokens with."""

@@ -45,3 +45,28 @@
     });
   });
 })();
+
+// The create form: when the application type changes, tick that type's default grant types and
+// method (form[data-type-defaults], from blueprints/dashboard/views.py), unless you changed them yourself.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-type-defaults]");
+  if (!form) { return; }
+  var defaults = JSON.parse(form.getAttribute("data-type-defaults"));
+  var typeSelect = form.querySelector("select[name=app_type]");
+  var touched = false;
+  form.querySelectorAll("input[name=grant_types], input[name=token_endpoint_auth_method]").forEach(function (input) {
+    input.addEventListener("change", function () { touched = true; });
+  });
+  if (!typeSelect) { return; }
+  typeSelect.addEventListener("change", function () {
+    var chosen = defaults[typeSelect.value];
+    if (!chosen || touched) { return; }
+    form.querySelectorAll("input[name=grant_types]").forEach(function (box) {
+      box.checked = chosen.grant_types.indexOf(box.value) !== -1;
+    });
+    form.querySelectorAll("input[name=token_endpoint_auth_method]").forEach(function (radio) {
+      radio.checked = radio.value === chosen.method;
+    });
+  });
+})();

@@ -2,7 +2,8 @@
 
     common.py              the blueprint `bp`, its admin guard and CSRF page, and what every route
                            shares: load an application, commit a change or show why not, record it
-    views.py               the application list, create, settings, delete, API access, logs
+    views.py               the application list, create, settings, delete, API access, logs (with filters),
+                           and the Endpoints page (the server's addresses and signing keys)
     credentials_tab.py     the Credentials tab's sections in page order, and `render_credentials`
     credentials.py         the tab itself, the client secret (reveal, rotate), the method switch
     credential_sections.py Private Key JWT keys, mTLS certificates and subject DNs, certificate-bound

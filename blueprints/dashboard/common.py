@@ -5,8 +5,9 @@ The route modules (views.py, credentials.py, credential_sections.py, jar_par_sec
 these helpers, credentials_tab.py and the forms, never each other: the package has no import cycle.
 """
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +52,20 @@ def format_utc(moment) -> str:
 def dashboard_labels():
     """Display names every dashboard template may use."""
     return {"APP_TYPES": APP_TYPES}
+
+
+@bp.context_processor
+def issuer_mismatch():
+    """`issuer_mismatch`: the issuer when this page was reached at another scheme, host or port, else None.
+
+    Audiences, assertion `aud` values and the Endpoints page all derive from the issuer, so a server
+    run on another port than its issuer names (make run PORT=5077 with an old APPCREDS_ISSUER) shows
+    addresses that do not work; say so on every dashboard page.
+    """
+    issuer = current_app.config["APPCREDS_ISSUER"]
+    here, named = urlsplit(request.host_url), urlsplit(issuer)
+    same = (here.scheme, here.netloc.lower()) == (named.scheme, named.netloc.lower())
+    return {"issuer_mismatch": None if same else {"issuer": issuer, "here": request.host_url}}
 
 
 def load_application(client_id: str) -> Client:

@@ -37,6 +37,13 @@ def expiry_value(field):
     return expires_at
 
 
+# One format for every expiry, typed as shown and always UTC: a browser's date-time picker would show
+# the local time zone and its own order (mm/dd/yyyy) beside a UTC label. Any ISO 8601 form is accepted.
+EXPIRY_FORMAT = "YYYY-MM-DD HH:MM"
+EXPIRY_LABEL = f"Expires (UTC, {EXPIRY_FORMAT})"
+EXPIRY_INPUT = {"placeholder": EXPIRY_FORMAT, "autocomplete": "off", "spellcheck": "false"}
+
+
 class PemUploadForm(FlaskForm):
     """A form with one PEM that may be pasted (`pem_field`) or uploaded (`file_field`)."""
 
@@ -101,7 +108,7 @@ class AddPrivateKeyJwtKeyForm(PemUploadForm):
                           validate_choice=False)
     key_name = StringField("Name (optional)", validators=[Length(max=128)])
     key_kid = StringField("Key ID, kid (optional)")
-    key_expires_at = StringField("Expires (optional)", render_kw={"type": "datetime-local"})
+    key_expires_at = StringField(EXPIRY_LABEL + " (optional)", render_kw=EXPIRY_INPUT)
     key_expiry_from_certificate = BooleanField("Take the expiry from the certificate")
     submit = SubmitField("Add key")
 
@@ -160,7 +167,7 @@ class AddSubjectDnForm(PemUploadForm):
     dn_certificate_pem = TextAreaField("…or take it from a certificate (PEM)")
     dn_certificate_file = FileField("…or upload the certificate file")
     dn_name = StringField("Name (optional)", validators=[Length(max=128)])
-    dn_expires_at = StringField("Expires (optional)", render_kw={"type": "datetime-local"})
+    dn_expires_at = StringField(EXPIRY_LABEL + " (optional)", render_kw=EXPIRY_INPUT)
     submit = SubmitField("Add subject DN")
 
     def validate_subject_dn(self, field):
@@ -190,7 +197,7 @@ class RenameCredentialForm(FlaskForm):
 
 
 class ChangeExpiryForm(FlaskForm):
-    expires_at = StringField("Expires", render_kw={"type": "datetime-local"})
+    expires_at = StringField(EXPIRY_LABEL, render_kw=EXPIRY_INPUT)
     set_expiry = SubmitField("Set expiry")
     clear_expiry = SubmitField("Clear expiry")
 

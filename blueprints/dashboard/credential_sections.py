@@ -74,7 +74,7 @@ def add_private_key_jwt_key(client_id):
             kid=(form.key_kid.data or "").strip() or None, expires_at=form.expires_at,
             parse_expiry_from_cert=form.key_expiry_from_certificate.data),
         logged=lambda key: f"Private Key JWT key {key.kid} ({key.alg}) added",
-        flashed=lambda key: f"Key {key.name!r} added. Switch the method to private_key_jwt below when the "
+        flashed=lambda key: f"Key “{key.name}” added. Switch the method to private_key_jwt below when the "
                             "application is ready.")
 
 
@@ -87,7 +87,7 @@ def add_self_signed_certificate(client_id):
         client, form, "mtls_certificate_form", SELF_SIGNED_TLS_CLIENT_AUTH,
         lambda: add_certificate_credential(client, form.pem_text(), name=form.certificate_name.data or None),
         logged=lambda certificate: f"self-signed certificate {certificate.thumbprint_sha256} added",
-        flashed=lambda certificate: f"Certificate {certificate.name!r} added.")
+        flashed=lambda certificate: f"Certificate “{certificate.name}” added.")
 
 
 @bp.post("/applications/<client_id>/credentials/subject-dns")
@@ -132,7 +132,7 @@ def rename_section_credential(client_id, credential_id):
         renamed, _ = commit_or_refuse(lambda: rename_credential(credential, form.name.data), form.name.errors)
         if renamed:
             record_action(client, "credential_renamed", f"{describe(credential)} renamed from {old!r}")
-            flash(f"Renamed to {credential.name!r}.", "success")
+            flash(f"Renamed to “{credential.name}”.", "success")
             return back_to_credentials(client, SECTION_USES[credential.usage][1])
     return render_credentials(client, status=400, credential_row_forms={credential.id: {"rename": form}})
 
@@ -152,7 +152,7 @@ def change_section_credential_expiry(client_id, credential_id):
         if changed:
             when = credential_document(credential)["expires_at"] or "never"
             record_action(client, "credential_expiry_changed", f"{describe(credential)} now expires {when}")
-            flash(f"{credential.name!r} now expires: {when}.", "success")
+            flash(f"“{credential.name}” now expires: {when}.", "success")
             return back_to_credentials(client, SECTION_USES[credential.usage][1])
     return render_credentials(client, status=400, credential_row_forms={credential.id: {"expiry": form}})
 

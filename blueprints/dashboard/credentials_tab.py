@@ -18,7 +18,15 @@ from blueprints.dashboard.credential_forms import (
     RequestPolicyForm,
 )
 from blueprints.dashboard.forms import ChangeAuthMethodForm
-from models.auth_methods import JAR, PRIVATE_KEY_JWT, SECRET_METHODS, SELF_SIGNED_TLS_CLIENT_AUTH, TLS_CLIENT_AUTH
+from models.auth_methods import (
+    JAR,
+    MACHINE_TO_MACHINE,
+    MTLS_METHODS,
+    PRIVATE_KEY_JWT,
+    SECRET_METHODS,
+    SELF_SIGNED_TLS_CLIENT_AUTH,
+    TLS_CLIENT_AUTH,
+)
 from models.credential_registry import list_credentials, list_unreferenced_credentials
 
 
@@ -39,6 +47,7 @@ def private_key_jwt_context(client) -> dict:
     """The application's Private Key JWT keys, the form to add one, and what an assertion must carry."""
     config = current_app.config
     return {
+        "pkjwt_in_use": client.token_endpoint_auth_method == PRIVATE_KEY_JWT,
         "pkjwt_keys": list_credentials(client, PRIVATE_KEY_JWT),
         "pkjwt_form": AddPrivateKeyJwtKeyForm(formdata=None, client=client),
         "pkjwt_issuer": config["APPCREDS_ISSUER"],
@@ -51,6 +60,7 @@ def mtls_context(client) -> dict:
     config = current_app.config
     certificates = list_credentials(client, SELF_SIGNED_TLS_CLIENT_AUTH)
     return {
+        "mtls_in_use": client.token_endpoint_auth_method in MTLS_METHODS,
         "mtls_certificates": certificates,
         "certificate_subjects": {c.id: certificate_subject(c) for c in certificates},
         "mtls_subject_dns": list_credentials(client, TLS_CLIENT_AUTH),
@@ -72,9 +82,15 @@ def certificate_subject(credential) -> str:
 
 
 def jar_par_context(client) -> dict:
-    """Keys for signed authorization requests, the form to add one, and the JAR/PAR policy form."""
+    """Keys for signed authorization requests, the form to add one, and the JAR/PAR policy form.
+
+    A machine-to-machine application makes no authorization requests, so the section is hidden for
+    one, unless it has such keys or settings already (given through another door)."""
+    jar_keys = list_credentials(client, JAR)
     return {
-        "jar_keys": list_credentials(client, JAR),
+        "jar_par_shown": (client.app_type != MACHINE_TO_MACHINE or bool(jar_keys)
+                          or client.require_signed_request_object or client.require_pushed_authorization_requests),
+        "jar_keys": jar_keys,
         "jar_form": AddJarKeyForm(formdata=None),
         "request_policy_form": RequestPolicyForm(formdata=None, data={
             "require_signed_request_object": client.require_signed_request_object,
@@ -99,14 +115,26 @@ CREDENTIAL_SECTIONS = [
 ]
 
 
+# The sections that hold a method's credential, by the methods they serve: the one in use comes first.
+SECTION_METHODS = {
+    "dashboard/credentials/_secret.html": SECRET_METHODS,
+    "dashboard/credentials/_private_key_jwt.html": (PRIVATE_KEY_JWT,),
+    "dashboard/credentials/_mtls.html": MTLS_METHODS,
+}
+
+
 def render_credentials(client, status: int = 200, **extra):
     """The Credentials tab for `client`; `extra` (a refused form, a revealed secret) overrides any section's variables.
 
     `credential_row_forms` maps a credential id to the forms of a refused rename or expiry POST, so
     their errors show on that credential's row.
     """
+    method = client.token_endpoint_auth_method
+    # The section of the method in use first; the others keep their listed order (a stable sort).
+    templates = sorted((template for template, _ in CREDENTIAL_SECTIONS),
+                       key=lambda template: 0 if method in SECTION_METHODS.get(template, ()) else 1)
     context = {"client": client, "active_tab": "credentials", "credential_row_forms": {},
-               "credential_sections": [template for template, _ in CREDENTIAL_SECTIONS]}
+               "credential_sections": templates}
     for _, section_context in CREDENTIAL_SECTIONS:
         context.update(section_context(client))
     context.update(extra)

@@ -5,9 +5,11 @@ Each input is checked in a `validate_<field>` method, so a bad value is shown on
 form calls it through `check_field`, so the dashboard, the CLI and the Management API agree.
 The Credentials tab's key and certificate forms are in credential_forms.py.
 """
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -24,7 +26,7 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
     def SelectChoice(value, label):  # noqa: N802
         return (value, label)
 
-from models.applications import check_callback_url, check_method_fits_app_type
+from models.applications import check_callback_url, check_grant_types_fit_method, check_method_fits_app_type
 from models.auth_methods import (
     APP_TYPES,
     AUTH_METHODS,
@@ -33,6 +35,9 @@ from models.auth_methods import (
     CLIENT_SECRET_BASIC,
     CREATE_METHODS,
     GRANT_TYPES,
+    MACHINE_TO_MACHINE,
+    MTLS_METHODS,
+    NONE,
     REFRESH_TOKEN,
 )
 from models.errors import ApplicationError
@@ -43,6 +48,15 @@ GRANT_TYPE_LABELS = {
     REFRESH_TOKEN: "Refresh token",
 }
 MAX_CALLBACK_URLS = 50
+# The method the create form proposes for each type (Auth0's choice): a public client for the types
+# that run on the user's device, a client secret for the others. The grant types follow
+# models.applications.default_grant_types.
+DEFAULT_AUTH_METHODS = {
+    "regular_web": CLIENT_SECRET_BASIC,
+    "spa": NONE,
+    "native": NONE,
+    MACHINE_TO_MACHINE: CLIENT_SECRET_BASIC,
+}
 
 
 def sentence(message: str) -> str:
@@ -117,6 +131,15 @@ class CreateApplicationForm(ApplicationSettingsForm):
     )
     submit = SubmitField("Create application")
 
+    def validate_grant_types(self, field):
+        super().validate_grant_types(field)
+        check_field(check_grant_types_fit_method, field.data, self.token_endpoint_auth_method.data)
+        # Dashboard only (the CLI and the API let a script add callback URLs later): a person who
+        # creates a sign-in application without a callback URL has made one nobody can sign in to.
+        if AUTHORIZATION_CODE in (field.data or []) and not self.callback_url_list:
+            raise ValidationError("Signing people in (authorization code) needs at least one allowed callback "
+                                  "URL: add one above, or untick Authorization code.")
+
     def validate_token_endpoint_auth_method(self, field):
         if field.data not in CREATE_METHODS:
             raise ValidationError("A new application starts with a client secret or with none; "
@@ -136,6 +159,10 @@ class EditApplicationForm(ApplicationSettingsForm):
         check_field(check_method_fits_app_type, field.data, self.current_method,
                     advice="Switch its authentication method on the Credentials tab first.")
 
+    def validate_grant_types(self, field):
+        super().validate_grant_types(field)
+        check_field(check_grant_types_fit_method, field.data, self.current_method)
+
 
 class DeleteApplicationForm(FlaskForm):
     confirm_name = StringField("Type the application's name to confirm", validators=[DataRequired("Type the name.")])
@@ -150,14 +177,26 @@ class DeleteApplicationForm(FlaskForm):
             raise ValidationError("That is not the application's name; nothing was deleted.")
 
 
+# Why the dashboard refuses an mTLS method on a server without a TLS edge. The CLI and the Management
+# API still allow the switch (a script may register the edge later); the dashboard, used by a person
+# who may not know, refuses it rather than leave an application that cannot authenticate.
+MTLS_NOT_CONFIGURED = ("mTLS is not configured on this server (APPCREDS_EDGE_SECRET is not set), so no token "
+                       "request can bring a client certificate and the application could not authenticate. "
+                       "Set up the TLS edge first (README, “mTLS behind nginx”).")
+
+
 class ChangeAuthMethodForm(FlaskForm):
     token_endpoint_auth_method = RadioField("Authentication method", choices=[SelectChoice(m, m) for m in AUTH_METHODS],
                                             validate_choice=False)
+    # "yes" once the administrator has read what the switch deletes (dashboard/change_method.html).
+    confirmed = HiddenField()
     submit = SubmitField("Save method")
 
     def validate_token_endpoint_auth_method(self, field):
         if field.data not in AUTH_METHODS:
             raise ValidationError("Choose one of the methods listed.")
+        if field.data in MTLS_METHODS and not current_app.config.get("APPCREDS_EDGE_SECRET"):
+            raise ValidationError(MTLS_NOT_CONFIGURED)
 
 
 def api_grants_form(apis, client):
@@ -165,6 +204,17 @@ def api_grants_form(apis, client):
 
     class ApiGrantsForm(FlaskForm):
         submit = SubmitField("Save API access")
+
+        def validate(self, extra_validators=None):
+            """Scopes ticked for an API that is not allowed would be dropped: say so instead, on the API's box."""
+            valid = super().validate(extra_validators)
+            for index, api in enumerate(apis):
+                if self[f"scopes_{index}"].data and not self[f"api_{index}"].data:
+                    self[f"api_{index}"].errors.append(
+                        f"You ticked scopes for {api.name}, but not “Allow tokens for {api.name}”. Tick it to "
+                        "grant those scopes, or untick them. Nothing was saved.")
+                    valid = False
+            return valid
 
     for index, api in enumerate(apis):
         setattr(ApiGrantsForm, f"api_{index}", BooleanField(f"Allow tokens for {api.name}"))

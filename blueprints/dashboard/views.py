@@ -1,4 +1,4 @@
-"""Dashboard pages: the application list, create, settings, delete, API access and logs.
+"""Dashboard pages: the application list, create, settings, delete, API access, logs, and Endpoints.
 
 The Credentials tab (client secret, method switch, keys and certificates) is in credentials.py
 and the modules it names. Every page is for administrators only (common.require_admin); every
@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from blueprints.dashboard.common import bp, commit_or_refuse, load_application, record_action
 from blueprints.dashboard.forms import (
+    DEFAULT_AUTH_METHODS,
     CreateApplicationForm,
     DeleteApplicationForm,
     EditApplicationForm,
@@ -15,8 +16,15 @@ from blueprints.dashboard.forms import (
 )
 from models import AuthEvent, Client, db
 from models.apis import builtin_apis
-from models.applications import create_application, grant_api, revoke_api_grant, update_application
-from models.auth_methods import CLIENT_CREDENTIALS
+from models.applications import (
+    create_application,
+    default_grant_types,
+    grant_api,
+    revoke_api_grant,
+    update_application,
+)
+from models.credential_uploads import parse_expires_at
+from models.errors import CredentialError
 from models.state import app_state
 
 LOG_PAGE_SIZE = 50
@@ -34,8 +42,10 @@ def applications():
 def create():
     """Create an application, then go to its Credentials tab (the secret stays hidden until revealed)."""
     form = CreateApplicationForm()
-    if request.method == "GET":
-        form.grant_types.data = [CLIENT_CREDENTIALS]
+    if request.method == "GET":  # defaults follow the type; static/app.js keeps them so when the type changes
+        form.app_type.data = form.app_type.data or next(iter(DEFAULT_AUTH_METHODS))
+        form.grant_types.data = default_grant_types(form.app_type.data)
+        form.token_endpoint_auth_method.data = DEFAULT_AUTH_METHODS[form.app_type.data]
     if form.validate_on_submit():
         created, client_and_secret = commit_or_refuse(lambda: create_application(
             form.name.data, form.app_type.data, form.token_endpoint_auth_method.data,
@@ -44,9 +54,12 @@ def create():
         ), form.form_errors)
         if created:
             client, _secret = client_and_secret
-            flash(f"Application {client.name!r} created.", "success")
+            flash(f"Application “{client.name}” created. Its secret stays hidden until you reveal it."
+                  if client.has_secret else f"Application “{client.name}” created.", "success")
             return redirect(url_for("dashboard.credentials", client_id=client.client_id))
-    return render_template("dashboard/create.html", form=form), 400 if form.errors else 200
+    defaults = {app_type: {"grant_types": default_grant_types(app_type), "method": DEFAULT_AUTH_METHODS[app_type]}
+                for app_type in DEFAULT_AUTH_METHODS}
+    return render_template("dashboard/create.html", form=form, defaults=defaults), 400 if form.errors else 200
 
 
 @bp.get("/applications/<client_id>")
@@ -87,7 +100,7 @@ def delete(client_id):
         record_action(client, "application_deleted", f"application {name!r} deleted")
         db.session.delete(client)
         db.session.commit()
-        flash(f"Application {name!r} deleted. Tokens it already holds stay valid until they expire.", "success")
+        flash(f"Application “{name}” deleted. Tokens it already holds stay valid until they expire.", "success")
         return redirect(url_for("dashboard.applications"))
     return render_template("dashboard/delete.html", client=client, form=form), 400 if form.errors else 200
 
@@ -103,7 +116,8 @@ def apis(client_id):
         if saved:
             if changes:
                 record_action(client, "api_grants_changed", "; ".join(changes))
-            flash("API access saved." if changes else "Nothing changed.", "success")
+            flash("API access saved." if changes else "Nothing changed: the boxes ticked are what was already saved.",
+                  "success" if changes else "info")
             return redirect(url_for("dashboard.apis", client_id=client_id))
     rows = [(api, form[f"api_{i}"], form[f"scopes_{i}"]) for i, api in enumerate(api_list)]
     status = 400 if form.errors else 200
@@ -125,15 +139,78 @@ def apply_api_grants(client, api_list, form) -> list[str]:
     return changes
 
 
+@bp.get("/endpoints")
+def endpoints():
+    """The server's own addresses (as its RFC 8414 metadata publishes them) and its token-signing keys."""
+    config = current_app.config
+    base = config["APPCREDS_ISSUER"].rstrip("/")
+    addresses = [
+        ("Issuer", "issuer", config["APPCREDS_ISSUER"]),
+        ("Authorization endpoint", "authorize", base + url_for("authorize.authorize")),
+        ("Token endpoint", "token", base + url_for("oauth.token")),
+        ("Pushed authorization requests (PAR)", "par", base + url_for("oauth.par")),
+        ("Revocation endpoint", "revoke", base + url_for("oauth.revoke")),
+        ("Introspection endpoint", "introspect", base + url_for("oauth.introspect")),
+        ("JSON Web Key Set (JWKS)", "jwks", base + url_for("oauth.jwks")),
+        ("Discovery document (RFC 8414)", "discovery", base + url_for("oauth.oauth_metadata")),
+        ("Discovery document (OpenID Connect path)", "openid-discovery", base + url_for("oauth.openid_configuration")),
+    ]
+    mtls_base = (config.get("APPCREDS_MTLS_BASE_URL") or "").rstrip("/")
+    mtls_aliases = [
+        (label, slug, mtls_base + url_for(endpoint)) for label, slug, endpoint in (
+            ("Token endpoint", "mtls-token", "oauth.token"),
+            ("Revocation endpoint", "mtls-revoke", "oauth.revoke"),
+            ("Introspection endpoint", "mtls-introspect", "oauth.introspect"),
+            ("Pushed authorization requests (PAR)", "mtls-par", "oauth.par"))
+    ] if config.get("APPCREDS_EDGE_SECRET") and mtls_base else []
+    return render_template("dashboard/endpoints.html", addresses=addresses, mtls_aliases=mtls_aliases,
+                           mtls_enabled=bool(config.get("APPCREDS_EDGE_SECRET")),
+                           signing_keys=app_state().signing_keys.summaries())
+
+
+# The Logs tab's filters: a query argument per column, each matched exactly.
+LOG_FILTERS = ("event_type", "outcome", "method", "endpoint")
+
+
 @bp.get("/applications/<client_id>/logs")
 def logs(client_id):
-    """This application's authentication attempts and credential actions, newest first."""
+    """This application's authentication attempts and credential actions, newest first, filtered as asked."""
     client = load_application(client_id)
     # Events are buffered per process; write ours now so the page shows the latest attempts.
     app_state().events.flush()
     page = max(1, min(request.args.get("page", 1, type=int), MAX_LOG_PAGE))
-    query = (db.select(AuthEvent).where(AuthEvent.client_pk == client.id)
-             .order_by(AuthEvent.created_at.desc(), AuthEvent.id.desc()))
+    mine = AuthEvent.client_pk == client.id
+    filters = {name: request.args.get(name, "").strip() for name in LOG_FILTERS}
+    query = db.select(AuthEvent).where(mine)
+    for name, value in filters.items():
+        if value:
+            query = query.where(getattr(AuthEvent, name) == value)
+    since, until, time_errors = log_time_range(request.args.get("since", ""), request.args.get("until", ""))
+    if since:
+        query = query.where(AuthEvent.created_at >= since)
+    if until:
+        query = query.where(AuthEvent.created_at <= until)
+    query = query.order_by(AuthEvent.created_at.desc(), AuthEvent.id.desc())
     pagination = db.paginate(query, page=page, per_page=LOG_PAGE_SIZE, error_out=False)
-    return render_template("dashboard/logs.html", client=client, pagination=pagination, active_tab="logs")
+    choices = {name: db.session.execute(db.select(getattr(AuthEvent, name)).where(mine).distinct()
+                                        .order_by(getattr(AuthEvent, name))).scalars().all()
+               for name in LOG_FILTERS}
+    filtered = {**filters, **{name: request.args.get(name, "").strip() for name in ("since", "until")}}
+    return render_template("dashboard/logs.html", client=client, pagination=pagination, active_tab="logs",
+                           choices=choices, filters=filtered, time_errors=time_errors,
+                           page_args={name: value for name, value in filtered.items() if value}), \
+        400 if time_errors else 200
 
+
+def log_time_range(since_text: str, until_text: str):
+    """The Logs tab's time range, UTC, as typed (YYYY-MM-DD HH:MM, or a date alone); a sentence per bad one."""
+    bounds, errors = [], {}
+    for name, text in (("since", since_text.strip()), ("until", until_text.strip())):
+        moment = None
+        if text:
+            try:
+                moment = parse_expires_at(text)
+            except CredentialError:
+                errors[name] = f"“{text[:40]}” is not a time: write it as YYYY-MM-DD HH:MM (UTC), or a date alone."
+        bounds.append(moment)
+    return bounds[0], bounds[1], errors

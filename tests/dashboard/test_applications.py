@@ -1,4 +1,6 @@
 """Applications: list, create, edit, delete (with confirmation), and API grants."""
+import re
+
 import pytest
 
 from models import Client, db
@@ -62,7 +64,7 @@ def test_creates_an_application_and_opens_its_credentials(client, dashboard, app
     assert created.grant_types == ["client_credentials"] and created.callback_urls == []
     assert created.has_secret
     page = client.get(response.headers["Location"])
-    assert "Application &#39;Orders service&#39; created." in page.get_data(as_text=True)
+    assert "Application “Orders service” created." in page.get_data(as_text=True)
 
 
 def test_creates_a_web_application_with_callbacks(client, dashboard, app):
@@ -75,7 +77,8 @@ def test_creates_a_web_application_with_callbacks(client, dashboard, app):
 
 
 def test_creates_a_public_single_page_application_without_secret(client, dashboard, app):
-    data = {**GOOD, "app_type": "spa", "token_endpoint_auth_method": "none"}
+    data = {**GOOD, "app_type": "spa", "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"], "callback_urls": "https://spa.example/cb"}
     assert dashboard.post("/applications/new", data).status_code == 302
     created = only_application(app)
     assert created.token_endpoint_auth_method == "none" and not created.has_secret
@@ -185,7 +188,7 @@ def test_deletes_with_the_right_name_and_keeps_the_log(client, dashboard, app, c
     response = dashboard.post(url(client_id, "delete"), {"confirm_name": "Billing backend"})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert load(app, client_id) is None
-    assert "Application &#39;Billing backend&#39; deleted." in client.get("/").get_data(as_text=True)
+    assert "Application “Billing backend” deleted." in client.get("/").get_data(as_text=True)
     assert "Billing backend" not in client.get("/").get_data(as_text=True)  # once the flash is gone: not listed
     refused = token_with_basic(client, client_id, secret)
     assert (refused.status_code, refused.json["error"]) == (401, "invalid_client")
@@ -220,3 +223,51 @@ def test_api_grants_refuse_an_unknown_scope(client, dashboard, app):
     assert response.status_code == 400
     assert "not a valid choice" in response.get_data(as_text=True)
     assert load(app, client_id).grants == []
+
+
+def test_scopes_ticked_without_allowing_the_api_are_refused_with_what_to_do(client, dashboard, app):
+    client_id, _ = make_app(app, grant=None)
+    response = dashboard.post(url(client_id, "apis"), {"scopes_0": ["read:demo"]})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "You ticked scopes for Demo API, but not “Allow tokens for Demo API”. Tick it" in html
+    assert load(app, client_id).grants == []
+
+
+def test_saving_the_api_tab_unchanged_says_so(client, dashboard, app):
+    client_id, _ = make_app(app, grant=None)
+    response = dashboard.post(url(client_id, "apis"), {})
+    assert "Nothing changed: the boxes ticked are what was already saved." in client.get(
+        response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_create_form_defaults_follow_the_application_type(client, dashboard):
+    """Auth0's defaults: the first type listed, regular web, with its grants and a secret; every type's
+    defaults are on the form for static/app.js to apply when the type changes."""
+    html = client.get("/applications/new").get_data(as_text=True)
+    assert '<option selected value="regular_web">' in html
+    assert "data-type-defaults=" in html
+    assert '"spa": {"grant_types": ["authorization_code", "refresh_token"], "method": "none"}' in html
+    ticked = re.findall(r'<input[^>]*\bchecked\b[^>]*>', html)
+    assert any('value="authorization_code"' in t for t in ticked)
+    assert any('value="client_secret_basic"' in t for t in ticked)
+
+
+def test_a_name_only_web_application_is_refused_with_the_reason(client, dashboard, app):
+    response = dashboard.post("/applications/new", {"name": "Shop", "app_type": "regular_web",
+                                                    "grant_types": ["authorization_code", "refresh_token"],
+                                                    "token_endpoint_auth_method": "client_secret_basic"})
+    assert response.status_code == 400
+    assert "needs at least one allowed callback URL" in response.get_data(as_text=True)
+    assert count_applications(app) == 0
+
+
+def test_a_public_application_with_client_credentials_is_refused(client, dashboard, app):
+    """RFC 6749 §4.4: the token endpoint refuses client credentials to a public client, so creation does too."""
+    data = {**GOOD, "app_type": "spa", "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "client_credentials"], "callback_urls": "https://spa.example/cb"}
+    response = dashboard.post("/applications/new", data)
+    assert response.status_code == 400
+    assert "cannot use the client credentials grant" in response.get_data(as_text=True)
+    assert count_applications(app) == 0
+

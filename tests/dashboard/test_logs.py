@@ -118,6 +118,35 @@ def test_buffered_attempts_and_dashboard_actions_are_all_kept(client, dashboard,
     dashboard.post(url(client_id, "credentials/reveal"), page=url(client_id, "credentials"))
     token_with_post(client, client_id, "wrong after")
     html = logs_page(client, client_id)
-    assert html.count(">client_authentication<") == (2 if attempt_first else 1)
+    assert html.count("<td>client_authentication</td>") == (2 if attempt_first else 1)
     assert "secret_revealed" in html and "method_not_registered" in html
     assert "<td>admin@example.com</td>" in html
+
+
+def test_filters_by_outcome_method_event_and_time(client, dashboard, app, confidential_app):
+    client_id, secret = confidential_app
+    assert token_with_basic(client, client_id, "not-the-secret").status_code == 401
+    assert token_with_post(client, client_id, secret).status_code == 401
+    assert token_with_basic(client, client_id, secret).status_code == 200
+    failures = logs_page(client, client_id, outcome="failure")
+    assert "wrong_secret" in failures and "method_not_registered" in failures and 'outcome-success">' not in failures
+    assert '<option value="failure" selected>failure</option>' in failures
+    by_method = logs_page(client, client_id, method="client_secret_post")
+    assert "method_not_registered" in by_method and "wrong_secret" not in by_method
+    future = logs_page(client, client_id, since="2999-01-01")
+    assert "No entry matches these filters." in future and "Clear filters" in future
+    past = logs_page(client, client_id, until="2000-01-01 00:00", event_type="client_authentication")
+    assert "No entry matches these filters." in past
+
+
+def test_a_bad_time_in_the_filter_is_a_field_error(client, dashboard, confidential_app):
+    response = client.get(url(confidential_app[0], "logs"), query_string={"since": "yesterday"})
+    assert response.status_code == 400
+    assert "is not a time: write it as YYYY-MM-DD HH:MM (UTC)" in response.get_data(as_text=True)
+
+
+def test_pages_keep_the_filters(client, dashboard, app, confidential_app):
+    client_id, _ = confidential_app
+    add_events(app, client_id, 60)
+    html = logs_page(client, client_id, outcome="success")
+    assert re.search(r'href="[^"]*page=2[^"]*outcome=success|href="[^"]*outcome=success[^"]*page=2', html)
