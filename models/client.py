@@ -56,6 +56,9 @@ class Client(ClientMixin, db.Model):
     # RFC 9126 §6 client metadata: authorization requests only through /oauth/par.
     require_pushed_authorization_requests = db.Column(db.Boolean, nullable=False, default=False)
     par_request_expiry = db.Column(db.Integer, nullable=False, default=60)  # seconds, Auth0's name
+    # RFC 9700 §2.1.1: every code flow carries an S256 PKCE challenge unless an administrator opts
+    # a confidential client out (a public client always needs one: blueprints/oauth/pkce.py).
+    require_pkce = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

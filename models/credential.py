@@ -33,6 +33,9 @@ class Credential(db.Model):
     alg = db.Column(db.String(16), nullable=True)
     pem = db.Column(db.Text, nullable=True)
     subject_dn = db.Column(db.String(1024), nullable=True)
+    # cert_subject_dn only: the issuing CA's DN the certificate must also have (RFC 8705 §2.1), or
+    # None for a certificate from any trusted CA.
+    issuer_dn = db.Column(db.String(1024), nullable=True)
     # SHA-256 of the DER certificate, base64url (the RFC 8705 x5t#S256 value), for x509_cert.
     thumbprint_sha256 = db.Column(db.String(64), nullable=True)
     # RFC 7638 JWK thumbprint of the public key. Unique across the server: a key pair is never

@@ -35,6 +35,7 @@ from models.credential_uploads import (
     check_kid,
     check_name,
     distinguished_name_key,
+    normalize_issuer_dn,
     normalize_subject_dn,
     parse_certificate_pem,
     parse_distinguished_name,
@@ -219,9 +220,10 @@ def add_certificate_credential(client, pem, name=None, use: str | None = SELF_SI
 
 
 def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expires_at=None,
-                              use: str | None = TLS_CLIENT_AUTH) -> Credential:
+                              use: str | None = TLS_CLIENT_AUTH, issuer_dn=None) -> Credential:
     """tls_client_auth (RFC 8705 §2.1): register a subject DN, typed or taken from a CA-issued
-    certificate (whose notAfter is then the expiry, unless one is given). Raises CredentialError."""
+    certificate (whose notAfter is then the expiry, unless one is given, and whose issuer DN is then
+    pinned). A typed DN may pin its issuing CA with `issuer_dn`. Raises CredentialError."""
     now = utcnow()
     for upload in (subject_dn, pem):  # first: a pasted private key must be reported whatever else is wrong
         if upload:
@@ -233,47 +235,71 @@ def add_subject_dn_credential(client, subject_dn=None, pem=None, name=None, expi
     if (subject_dn is None) == (pem is None):
         raise CredentialError("Give either a subject DN or a certificate to take it from, not both."
                               if subject_dn else "Type a subject DN, or upload a certificate to take it from.")
+    issuer_dn = issuer_dn.strip() if isinstance(issuer_dn, str) and issuer_dn.strip() else None
     if pem is not None:
+        if issuer_dn is not None:
+            raise CredentialError("The issuer DN is taken from the uploaded certificate; do not type one as well.")
         certificate = parse_certificate_pem(pem)
         check_certificate_not_expired(certificate, now)
         dn = certificate.subject.rfc4514_string()
         if not certificate.subject.rdns:
             raise CredentialError("This certificate has an empty subject, so there is no DN to register.")
+        # RFC 8705 §2.1: the CA that issued this certificate is the one whose certificates count.
+        issuer_dn = certificate.issuer.rfc4514_string() if certificate.issuer.rdns else None
         if expires_at is None:
             expires_at = certificate.not_valid_after_utc
     else:
         dn = normalize_subject_dn(subject_dn)
-    if len(dn) > MAX_SUBJECT_DN_CHARS:
-        raise CredentialError(f"This subject DN has {len(dn)} characters; at most {MAX_SUBJECT_DN_CHARS} "
-                              "are accepted.")
+        if issuer_dn is not None:
+            issuer_dn = normalize_issuer_dn(issuer_dn)
+    for label, value in (("subject", dn), ("issuer", issuer_dn or "")):
+        if len(value) > MAX_SUBJECT_DN_CHARS:
+            raise CredentialError(f"This {label} DN has {len(value)} characters; at most {MAX_SUBJECT_DN_CHARS} "
+                                  "are accepted.")
     check_room_for(client, use, CERT_SUBJECT_DN)
     check_expiry(expires_at, now)
-    check_subject_dn_not_registered(client, dn)
+    check_subject_dn_not_registered(client, dn, issuer_dn)
     credential = Credential(id=generate_credential_id(), usage=use, credential_type=CERT_SUBJECT_DN, subject_dn=dn,
-                            name=name or f"{dn[:100]} (added {now:%Y-%m-%d})", expires_at=expires_at,
-                            created_at=now, updated_at=now)
+                            issuer_dn=issuer_dn, name=name or f"{dn[:100]} (added {now:%Y-%m-%d})",
+                            expires_at=expires_at, created_at=now, updated_at=now)
     client.credentials.append(credential)
     return credential
 
 
-def check_subject_dn_not_registered(client, dn: str) -> None:
-    """A subject DN belongs to one application: a certificate with it must name one client (RFC 8705 §2.1).
+def check_subject_dn_not_registered(client, dn: str, issuer_dn: str | None = None) -> None:
+    """A certificate must name one application (RFC 8705 §2.1), so a (subject DN, issuer DN) pair is
+    registered once. A DN without an issuer accepts every trusted CA, so it clashes with the same subject
+    DN from any issuer on another application.
 
     Compared as the token endpoint compares DNs, so a DN differing only in case or spacing is the same DN.
     """
     key = _subject_dn_key(dn)
     if key is None:  # it cannot match a certificate (nor clash with another DN)
         return
-    if any(c.credential_type == CERT_SUBJECT_DN and _subject_dn_key(c.subject_dn) == key for c in client.credentials):
-        raise DuplicateCredentialError(f"This application already has the subject DN {dn} registered.")
+    issuer = _issuer_key(issuer_dn)
+    if any(c.credential_type == CERT_SUBJECT_DN and _subject_dn_key(c.subject_dn) == key
+           and _issuer_key(c.issuer_dn) == issuer for c in client.credentials):
+        raise DuplicateCredentialError(f"This application already has the subject DN {dn} registered"
+                                       + (f" for the issuer {issuer_dn}." if issuer_dn else "."))
     with db.session.no_autoflush:  # the application may be new and half-built (the Management API's create)
         others = db.session.execute(
-            db.select(Credential.subject_dn).where(Credential.credential_type == CERT_SUBJECT_DN,
-                                                   Credential.client_pk != client.id)
-        ).scalars().all()
-    if any(_subject_dn_key(other) == key for other in others):
-        raise DuplicateCredentialError(f"Another application already has the subject DN {dn} registered. A "
-                                       "certificate must identify one application only.")
+            db.select(Credential.subject_dn, Credential.issuer_dn).where(
+                Credential.credential_type == CERT_SUBJECT_DN, Credential.client_pk != client.id)
+        ).all()
+    if any(_subject_dn_key(other) == key and _issuers_overlap(issuer, _issuer_key(other_issuer))
+           for other, other_issuer in others):
+        raise DuplicateCredentialError(f"Another application already has the subject DN {dn} registered"
+                                       + (" for this issuer or for any issuer" if issuer_dn else "")
+                                       + ". A certificate must identify one application only.")
+
+
+def _issuer_key(issuer_dn: str | None) -> tuple | None:
+    return _subject_dn_key(issuer_dn) if issuer_dn else None
+
+
+def _issuers_overlap(issuer, other_issuer) -> bool:
+    """Whether one CA's certificate can match both (None: any trusted CA)."""
+    return issuer is None or other_issuer is None or issuer == other_issuer
 
 
 def _subject_dn_key(dn: str | None) -> tuple | None:

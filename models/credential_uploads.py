@@ -218,6 +218,14 @@ def normalize_subject_dn(text: str) -> str:
     return parsed.rfc4514_string()
 
 
+def normalize_issuer_dn(text: str) -> str:
+    """A typed issuer DN (the CA a tls_client_auth certificate must come from), read as a subject DN is."""
+    try:
+        return normalize_subject_dn(text)
+    except CredentialError as error:
+        raise CredentialError(str(error).replace("subject DN", "issuer DN")) from None
+
+
 def parse_distinguished_name(text: str) -> x509.Name:
     """A DN string as an x509.Name; raises ValueError.
 

@@ -150,3 +150,28 @@ def test_a_subject_dn_belongs_to_one_application(doors, app):
             {"credential_type": "cert_subject_dn", "subject_dn": same_dn}]}}})
     assert sentence in doors.message(created, status=409)
     assert count(app, Credential) == 1
+
+
+def test_every_door_sets_require_pkce_through_one_function(doors, app, client):
+    """RFC 9700 §2.1.1: PKCE is required by default; the dashboard, the CLI and the Management API
+    (AppCreds' own property require_pkce) all opt out and back in through update_application."""
+    client_id, _ = make_app(app, app_type="regular_web", callback_urls=["https://app.example/cb"],
+                            grant_types=["authorization_code"])
+
+    def required():
+        with app.app_context():
+            return db.session.execute(db.select(Client.require_pkce).filter_by(client_id=client_id)).scalar_one()
+
+    assert required() is True
+    form = {"name": "Web", "app_type": "regular_web", "callback_urls": "https://app.example/cb",
+            "grant_types": ["authorization_code"]}
+    assert doors.dashboard.post(f"/applications/{client_id}/settings", form).status_code == 302
+    assert required() is False
+    assert doors.api.patch(f"/clients/{client_id}", json={"require_pkce": True}).json["require_pkce"] is True
+    assert required() is True
+    result = app.test_cli_runner().invoke(args=["clients", "update", client_id, "--require-pkce", "off"])
+    assert result.exit_code == 0, result.output
+    assert required() is False
+    assert doors.api.get(f"/clients/{client_id}").json["require_pkce"] is False
+    assert doors.message(doors.api.patch(f"/clients/{client_id}", json={"require_pkce": None})) == (
+        "Payload validation error: 'require_pkce' may not be null")

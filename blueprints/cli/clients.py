@@ -19,7 +19,8 @@ clients_cli = AppGroup("clients", help="Applications (OAuth clients).")
 # What `clients update` can change, grouped by the event the dashboard records for each group,
 # with the words the log uses for each setting.
 SETTING_EVENTS = {
-    "settings_changed": {"name": "name", "grant_types": "grant types", "callback_urls": "callback URLs"},
+    "settings_changed": {"name": "name", "grant_types": "grant types", "callback_urls": "callback URLs",
+                         "require_pkce": "require PKCE"},
     "proof_of_possession_changed": {"require_proof_of_possession": "require certificate-bound tokens"},
     "request_policy_changed": {"require_signed_request_object": "require signed requests",
                                "require_pushed_authorization_requests": "require PAR",
@@ -84,7 +85,11 @@ def create_client(name, app_type, method, grant_types, callbacks, grant_audience
 @click.option("--require-par", "require_par", type=click.Choice(["on", "off"]),
               help="Only pushed authorization requests (PAR, RFC 9126).")
 @click.option("--par-expiry", "par_expiry", type=int, help="Lifetime of a PAR request_uri, 10 to 600 seconds.")
-def update_client(client_id, name, grant_types, callbacks, require_pop, require_jar, require_par, par_expiry):
+@click.option("--require-pkce", "require_pkce", type=click.Choice(["on", "off"]),
+              help="Require an S256 code_challenge (PKCE, RFC 7636) from this confidential application; off "
+                   "leaves it open to authorization-code injection (RFC 9700 §2.1.1). Public ones always need it.")
+def update_client(client_id, name, grant_types, callbacks, require_pop, require_jar, require_par, par_expiry,
+                  require_pkce):
     """Change an application's settings."""
     client = load_application(client_id)
     before = _settings(client)
@@ -95,7 +100,8 @@ def update_client(client_id, name, grant_types, callbacks, require_pop, require_
     commit_or_fail(lambda: update_application(
         client, name=name, grant_types=list(grant_types) or None, callback_urls=list(callbacks) or None,
         require_proof_of_possession=on_off(require_pop), require_signed_request_object=on_off(require_jar),
-        require_pushed_authorization_requests=on_off(require_par), par_request_expiry=par_expiry))
+        require_pushed_authorization_requests=on_off(require_par), par_request_expiry=par_expiry,
+        require_pkce=on_off(require_pkce)))
     after = _settings(client)
     for event_type, labels in SETTING_EVENTS.items():
         changes = [f"{label} changed from {before[field]} to {after[field]}"

@@ -3,8 +3,8 @@
     credentials add CLIENT_ID --use private_key_jwt|jar --pem FILE [--alg RS256|RS384|PS256] [--name NAME]
                     [--kid KID] [--expires-at ISO8601 | --parse-expiry-from-cert] [--json]
     credentials add CLIENT_ID --use self_signed_tls_client_auth --pem CERT [--name NAME] [--json]
-    credentials add CLIENT_ID --use tls_client_auth (--subject-dn DN | --pem CERT) [--name NAME]
-                    [--expires-at ISO8601] [--json]
+    credentials add CLIENT_ID --use tls_client_auth (--subject-dn DN [--issuer-dn DN] | --pem CERT)
+                    [--name NAME] [--expires-at ISO8601] [--json]
     credentials list CLIENT_ID [--json]
     credentials rename CLIENT_ID CREDENTIAL_ID NAME
     credentials set-expiry CLIENT_ID CREDENTIAL_ID (--expires-at ISO8601 | --clear)
@@ -33,7 +33,7 @@ DUPLICATE_KEY = "This public key is already registered."  # a twin committed bet
 TYPE_OPTIONS = {
     PUBLIC_KEY: ("--alg", "--kid", "--parse-expiry-from-cert", "--expires-at"),
     X509_CERT: (),
-    CERT_SUBJECT_DN: ("--subject-dn", "--expires-at"),
+    CERT_SUBJECT_DN: ("--subject-dn", "--issuer-dn", "--expires-at"),
 }
 
 
@@ -54,6 +54,8 @@ def _print_credential(credential, as_json):
                   "thumbprint_sha256"):
         if field in document:
             click.echo(f"{field + ':':<18}{document[field] if document[field] is not None else '-'}")
+    if credential.credential_type == CERT_SUBJECT_DN:
+        click.echo(f"{'issuer_dn:':<18}{credential.issuer_dn or '- (any trusted CA)'}")
 
 
 @credentials_cli.command("add")
@@ -64,6 +66,8 @@ def _print_credential(credential, as_json):
                    "certificate; mTLS: the client certificate (BEGIN CERTIFICATE). - reads stdin.")
 @click.option("--subject-dn", help="tls_client_auth: the certificate subject DN in RFC 4514 form, "
                                    "e.g. CN=payments-service,O=Example Corp,C=US (instead of --pem).")
+@click.option("--issuer-dn", help="tls_client_auth with --subject-dn: accept certificates from this issuing CA "
+                                  "only (its DN in RFC 4514 form). With --pem, the certificate's issuer is pinned.")
 @click.option("--alg", type=click.Choice(KEY_ALGORITHMS),
               help="private_key_jwt and jar: the key's signing algorithm. [default: RS256]")
 @click.option("--name", help="A name to recognise the credential by.")
@@ -71,10 +75,10 @@ def _print_credential(credential, as_json):
 @click.option("--expires-at", help="ISO 8601; past it the credential verifies nothing.")
 @click.option("--parse-expiry-from-cert", is_flag=True, help="Take the expiry from the certificate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the credential as JSON.")
-def add_credential(client_id, use, pem_file, subject_dn, alg, name, kid, expires_at, parse_expiry_from_cert,
-                   as_json):
+def add_credential(client_id, use, pem_file, subject_dn, issuer_dn, alg, name, kid, expires_at,
+                   parse_expiry_from_cert, as_json):
     """Register a public key, a certificate or a subject DN for an application."""
-    check_options_for_use(use, pem_file, subject_dn, alg, kid, expires_at, parse_expiry_from_cert)
+    check_options_for_use(use, pem_file, subject_dn, alg, kid, expires_at, parse_expiry_from_cert, issuer_dn)
     client = load_application(client_id)
     # One byte more than allowed, so the registry can say "too large".
     pem = pem_file.read(MAX_PEM_BYTES + 1) if pem_file is not None else None
@@ -85,7 +89,7 @@ def add_credential(client_id, use, pem_file, subject_dn, alg, name, kid, expires
             return credential_registry.add_certificate_credential(client, pem, name=name)
         if USES[use] == CERT_SUBJECT_DN:
             return credential_registry.add_subject_dn_credential(client, subject_dn=subject_dn, pem=pem, name=name,
-                                                                 expires_at=expiry)
+                                                                 expires_at=expiry, issuer_dn=issuer_dn)
         return credential_registry.add_public_key_credential(
             client, use, pem, alg=alg or "RS256", name=name, kid=kid, expires_at=expiry,
             parse_expiry_from_cert=parse_expiry_from_cert)
@@ -96,10 +100,10 @@ def add_credential(client_id, use, pem_file, subject_dn, alg, name, kid, expires
     _print_credential(credential, as_json)
 
 
-def check_options_for_use(use, pem_file, subject_dn, alg, kid, expires_at, parse_expiry_from_cert):
+def check_options_for_use(use, pem_file, subject_dn, alg, kid, expires_at, parse_expiry_from_cert, issuer_dn=None):
     """Each use takes the options of its credential type; a misplaced one is a usage error, not ignored."""
     given = {"--alg": alg, "--kid": kid, "--parse-expiry-from-cert": parse_expiry_from_cert,
-             "--subject-dn": subject_dn, "--expires-at": expires_at}
+             "--subject-dn": subject_dn, "--issuer-dn": issuer_dn, "--expires-at": expires_at}
     misplaced = [option for option, value in given.items() if value and option not in TYPE_OPTIONS[USES[use]]]
     if misplaced:
         extra = " (a certificate's expiry is its notAfter)" if USES[use] == X509_CERT else ""

@@ -148,6 +148,7 @@ class CreateApplicationForm(ApplicationSettingsForm):
 
 
 class EditApplicationForm(ApplicationSettingsForm):
+    require_pkce = BooleanField("Require PKCE (S256) in the authorization-code flow")
     submit = SubmitField("Save changes")
 
     def __init__(self, *args, current_method=None, **kwargs):

@@ -71,18 +71,24 @@ def application(client_id):
 
 @bp.route("/applications/<client_id>/settings", methods=["GET", "POST"])
 def settings(client_id):
-    """Edit name, description, type, callback URLs and grant types."""
+    """Edit name, description, type, callback URLs, grant types and whether PKCE is required."""
     client = load_application(client_id)
     form = EditApplicationForm(current_method=client.token_endpoint_auth_method)
     if request.method == "GET":
         form.name.data, form.description.data = client.name, client.description
         form.app_type.data, form.grant_types.data = client.app_type, list(client.grant_types)
         form.callback_urls.data = "\n".join(client.callback_urls)
+        form.require_pkce.data = client.require_pkce
     if form.validate_on_submit():
+        pkce_before = client.require_pkce
         saved, _ = commit_or_refuse(lambda: update_application(
             client, name=form.name.data, app_type=form.app_type.data, description=form.description.data or "",
-            grant_types=form.grant_types.data, callback_urls=form.callback_url_list), form.form_errors)
+            grant_types=form.grant_types.data, callback_urls=form.callback_url_list,
+            require_pkce=form.require_pkce.data), form.form_errors)
         if saved:
+            if client.require_pkce != pkce_before:
+                record_action(client, "settings_changed", "require PKCE changed from {} to {}".format(
+                    *("on" if value else "off" for value in (pkce_before, client.require_pkce))))
             flash("Settings saved.", "success")
             return redirect(url_for("dashboard.settings", client_id=client_id))
     status = 400 if form.errors else 200

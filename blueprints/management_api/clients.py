@@ -130,7 +130,8 @@ def update_client(client_id):
         raise bad_request("token_endpoint_auth_method and client_authentication_methods are mutually exclusive: "
                           "send one")
     for prop in ("name", "app_type", "grant_types", "callbacks", "require_pushed_authorization_requests",
-                 "require_proof_of_possession", "token_endpoint_auth_method", "signed_request_object"):
+                 "require_proof_of_possession", "require_pkce", "token_endpoint_auth_method",
+                 "signed_request_object"):
         if prop in sent and getattr(body, prop) is None:
             raise bad_request(f"Payload validation error: '{prop}' may not be null")
     client = load_for_change(client_id)
@@ -200,10 +201,12 @@ def rotate_client_secret(client_id):
 # --- helpers ----------------------------------------------------------------------------------
 
 def apply_settings(client, body, par_expiry_sent: bool = False) -> None:
-    """require_proof_of_possession, PAR and its expiry (null: the default)."""
+    """require_proof_of_possession, require_pkce, PAR and its expiry (null: the default)."""
     expiry = body.par_request_expiry
     if expiry is None and par_expiry_sent:
         expiry = DEFAULT_PAR_EXPIRY
+    with about("require_pkce"):
+        update_application(client, require_pkce=body.require_pkce)
     with about("par_request_expiry" if expiry is not None else "require_pushed_authorization_requests"):
         update_application(client, require_proof_of_possession=body.require_proof_of_possession,
                            require_pushed_authorization_requests=body.require_pushed_authorization_requests,

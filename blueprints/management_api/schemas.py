@@ -171,6 +171,13 @@ class JwtConfiguration(Body):
     alg: Literal["RS256"]
 
 
+# Not an Auth0 property: documented as AppCreds' own wherever it appears.
+REQUIRE_PKCE_DESCRIPTION = (
+    "AppCreds extension, not an Auth0 property. true (the default): every authorization request must carry an "
+    "S256 code_challenge (PKCE, RFC 7636). false lets a confidential application leave it out, which exposes "
+    "it to authorization-code injection (RFC 9700 §2.1.1); public applications (none) always need PKCE.")
+
+
 class ClientSettings(Body):
     """The properties create and update share."""
 
@@ -183,6 +190,7 @@ class ClientSettings(Body):
     require_pushed_authorization_requests: bool | None = None
     par_request_expiry: ParExpiry | None = Field(None, description="seconds; null: the default, 60")
     require_proof_of_possession: bool | None = None
+    require_pkce: bool | None = Field(None, description=REQUIRE_PKCE_DESCRIPTION)
 
 
 class ClientCreate(ClientSettings):
@@ -232,6 +240,7 @@ class Client(BaseModel):
     require_pushed_authorization_requests: bool
     par_request_expiry: int
     require_proof_of_possession: bool
+    require_pkce: bool = Field(description=REQUIRE_PKCE_DESCRIPTION)
     jwt_configuration: dict
     client_secret: str | None = None
 

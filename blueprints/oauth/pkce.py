@@ -1,7 +1,8 @@
 """RFC 7636: Proof Key for Code Exchange, S256 only.
 
-At /authorize (`check_code_challenge`), in order: a public client (`none`) must send a
-challenge; a challenge needs code_challenge_method, which must be S256 (never plain, and never
+At /authorize and PAR (`check_code_challenge`), in order: a public client (`none`) must send a
+challenge, and so must a confidential one unless its application opts out (`require_pkce`,
+RFC 9700 §2.1.1); a challenge needs code_challenge_method, which must be S256 (never plain, and never
 plain by default as RFC 7636 §4.3 would have it); the challenge is 43 base64url characters.
 At the token endpoint Authlib's CodeChallenge compares BASE64URL(SHA256(verifier)) with the
 stored challenge, requires a verifier whenever a challenge was stored, refuses one when none
@@ -39,6 +40,10 @@ def check_code_challenge(client, parameters) -> None:
         # RFC 9700 §2.1.1, RFC 7636 §4.4.1: a public client cannot protect its code otherwise.
         if client.token_endpoint_auth_method == NONE:
             raise InvalidRequestError("code_challenge is required for public clients (PKCE, RFC 7636)")
+        # RFC 9700 §2.1.1: PKCE also stops authorization-code injection against confidential clients.
+        if client.require_pkce:
+            raise InvalidRequestError("code_challenge is required: this application requires PKCE (RFC 7636) "
+                                      "with code_challenge_method S256")
         return
     if not challenge:
         raise InvalidRequestError("code_challenge_method was sent without code_challenge")

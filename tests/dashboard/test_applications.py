@@ -139,6 +139,22 @@ def test_edits_settings(client, dashboard, app):
     assert "Settings saved." in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def test_the_settings_tab_turns_required_pkce_off_and_logs_it(client, dashboard, app):
+    """RFC 9700 §2.1.1: PKCE is required by default; the Settings tab says why before opting out."""
+    client_id, _ = make_app(app, name="Web", app_type="regular_web", callback_urls=["https://app.example/cb"],
+                            grant_types=["authorization_code"])
+    page = client.get(url(client_id, "settings")).get_data(as_text=True)
+    assert re.search(r'<input [^>]*checked id="require_pkce" name="require_pkce" type="checkbox"', page)
+    assert "inject it into your application" in page and "RFC 9700 §2.1.1" in page
+    form = {"name": "Web", "app_type": "regular_web", "callback_urls": "https://app.example/cb",
+            "grant_types": ["authorization_code"]}
+    assert dashboard.post(url(client_id, "settings"), form).status_code == 302
+    assert load(app, client_id).require_pkce is False
+    assert events(app, client_id)[0].reason == "require PKCE changed from on to off"
+    assert dashboard.post(url(client_id, "settings"), {**form, "require_pkce": "y"}).status_code == 302
+    assert load(app, client_id).require_pkce is True
+
+
 @pytest.mark.parametrize("field, value", [
     ("name", ""), ("app_type", "bogus"), ("callback_urls", "javascript:alert(1)"),
     ("callback_urls", "http://example.com/cb"), ("callback_urls", "https://a.example/cb#x"),

@@ -53,7 +53,12 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
-def authorize_params(client_id, challenge=None, **overrides) -> dict:
+# AppCreds requires PKCE from every application unless it opts out (RFC 9700 §2.1.1), so the
+# helpers send this pair unless a test passes challenge=None / verifier=None (or its own pair).
+DEFAULT_VERIFIER, DEFAULT_CHALLENGE = pkce_pair()
+
+
+def authorize_params(client_id, challenge=DEFAULT_CHALLENGE, **overrides) -> dict:
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": CALLBACK, "scope": "read:demo",
               "state": "xyz-state", "audience": DEMO_API}
     if challenge:
@@ -112,7 +117,8 @@ def get_code(client, params, allow=True) -> dict:
     return query_of(location)
 
 
-def exchange(client, client_id, secret, code, verifier=None, redirect_uri=CALLBACK, headers=None, **extra):
+def exchange(client, client_id, secret, code, verifier=DEFAULT_VERIFIER, redirect_uri=CALLBACK, headers=None,
+             **extra):
     data = {"grant_type": "authorization_code", "code": code, **extra}
     if redirect_uri:
         data["redirect_uri"] = redirect_uri

@@ -207,6 +207,19 @@ def test_par_validates_like_the_authorization_endpoint(client, web_app, override
     assert "state" not in response.json
 
 
+def test_par_requires_pkce_from_a_confidential_client_unless_it_opted_out(client, app, web_app, runner):
+    """RFC 9700 §2.1.1, RFC 9126 §2.1: PAR refuses what /authorize would, PKCE included."""
+    client_id, secret = web_app
+    response = push(client, client_id, secret, code_challenge=None, code_challenge_method=None)
+    assert response.status_code == 400
+    assert response.json == {"error": "invalid_request",
+                             "error_description": "code_challenge is required: this application requires PKCE "
+                                                  "(RFC 7636) with code_challenge_method S256"}
+    result = runner.invoke(args=["clients", "update", client_id, "--require-pkce", "off"])
+    assert result.exit_code == 0, result.output
+    assert push(client, client_id, secret, code_challenge=None, code_challenge_method=None).status_code == 201
+
+
 def test_par_refuses_a_request_uri_parameter(client, web_app):
     client_id, secret = web_app
     response = push(client, client_id, secret, request_uri=URN + "x")

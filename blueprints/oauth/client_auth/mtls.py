@@ -7,7 +7,8 @@ starts from the application the front door loaded and checks that certificate ag
 tls_client_auth (§2.1), in order: the edge verified the chain (SUCCESS); AppCreds verifies
   it again against its own CA bundle when one is configured; the certificate is within its
   validity period; an extended key usage, when present, includes clientAuth; its subject DN
-  equals a registered DN, compared RDN by RDN.
+  equals a registered DN, compared RDN by RDN; and when that DN was registered with its
+  issuing CA's DN, the certificate's issuer equals it too.
 self_signed_tls_client_auth (§2.2): the certificate is within its validity period and its
   SHA-256 thumbprint equals that of a registered certificate. No CA is involved.
 The same certificate binds access tokens to the client (§3): see edge.binding_thumbprint.
@@ -52,13 +53,20 @@ def authenticate_tls_client_auth(client, request):
     check_validity_period(presented.certificate)
     check_extended_key_usage(presented.certificate)
     # RFC 8705 §2.1.2: the subject DN must match the registered one; compared parsed, never as text.
-    registered = [c.subject_dn for c in active_credentials(client, TLS_CLIENT_AUTH)]
+    registered = active_credentials(client, TLS_CLIENT_AUTH)
     if not registered:
         raise ClientAuthFailure("no_current_credential", "the application has no current subject DN")
-    if not any(same_distinguished_name(presented.certificate.subject, dn) for dn in registered):
+    certificate = presented.certificate
+    same_subject = [c for c in registered if same_distinguished_name(certificate.subject, c.subject_dn)]
+    if not same_subject:
         raise ClientAuthFailure("subject_dn_mismatch",
                                 "the certificate subject DN matches no registered DN: "
-                                + presented.certificate.subject.rfc4514_string()[:200])
+                                + certificate.subject.rfc4514_string()[:200])
+    # RFC 8705 §2.1: a DN registered with its issuing CA accepts that CA's certificates only.
+    if not any(c.issuer_dn is None or same_distinguished_name(certificate.issuer, c.issuer_dn) for c in same_subject):
+        raise ClientAuthFailure("issuer_mismatch",
+                                "the certificate's issuer is not the CA registered with its subject DN: "
+                                + certificate.issuer.rfc4514_string()[:200])
     return client
 
 
