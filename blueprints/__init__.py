@@ -8,6 +8,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import PROTOCOL_PATH_PREFIXES
+from blueprints.issuer_host import init_issuer_host_check
 from blueprints.management_api.errors import http_error_response
 from blueprints.oauth.client_auth import record_rejected_request
 from blueprints.oauth.errors import printable
@@ -37,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
     cli.register_commands(app)
     init_security_headers(app)  # framing, CSP, caching, HSTS: blueprints/security_headers.py
     init_rate_limits(app)  # sign-in, /authorize, PAR, failed client authentication: blueprints/rate_limits.py
+    init_issuer_host_check(app)  # one log warning when a request's host is not the issuer's
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 

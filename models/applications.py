@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from models import Client, ClientGrant, db
-from models.apis import find_api
+from models.apis import builtin_apis, find_api
 from models.auth_methods import (
     APP_TYPES,
     AUTH_METHODS,
@@ -47,7 +47,8 @@ def create_application(name, app_type, method=CLIENT_SECRET_BASIC, grant_types=N
 
 def update_application(client, name=None, app_type=None, description=None, grant_types=None, callback_urls=None,
                        require_proof_of_possession=None, require_signed_request_object=None,
-                       require_pushed_authorization_requests=None, par_request_expiry=None):
+                       require_pushed_authorization_requests=None, par_request_expiry=None, require_pkce=None):
+    """Change the given settings; None leaves a setting as it is."""
     if name is not None:
         name = name.strip()
         if not 1 <= len(name) <= 128:
@@ -74,6 +75,10 @@ def update_application(client, name=None, app_type=None, description=None, grant
         client.callback_urls = list(dict.fromkeys(callback_urls))
     if require_proof_of_possession is not None:
         client.require_proof_of_possession = bool(require_proof_of_possession)
+    if require_pkce is not None:
+        # RFC 9700 §2.1.1: opting out leaves a confidential client open to authorization-code
+        # injection; a public client (none) needs PKCE whatever this says (blueprints/oauth/pkce.py).
+        client.require_pkce = bool(require_pkce)
     update_authorization_request_policy(client, require_signed_request_object,
                                         require_pushed_authorization_requests, par_request_expiry)
 
@@ -166,9 +171,12 @@ def rotate_secret(client) -> str:
 
 def grant_api(client, audience: str, scopes: list[str]) -> ClientGrant:
     """Allow the application tokens for an API, with these scopes (replaces an earlier grant)."""
-    api = find_api(current_app.config["APPCREDS_ISSUER"], audience)
+    issuer = current_app.config["APPCREDS_ISSUER"]
+    api = find_api(issuer, audience)
     if api is None:
-        raise ApplicationError(f"no API has the identifier {audience}")
+        # Name the APIs: a wrong port or host in the audience (another issuer) shows at a glance.
+        known = ", ".join(known_api.identifier for known_api in builtin_apis(issuer))
+        raise ApplicationError(f"no API has the identifier {audience}; the APIs are {known}")
     unknown = [s for s in scopes if s not in api.scopes]
     if unknown:
         raise ApplicationError(f"{api.name} has no scope {unknown[0]}")

@@ -1,5 +1,9 @@
 """The event log: every client authentication attempt, good or bad, with its reason.
 
+Beside each attempt at the token endpoint, the token request's own outcome (TOKEN_REQUEST:
+`issued`, or the RFC 6749 error and its reason); and an end user's steps at /authorize:
+sign-in, consent given, denied or withdrawn, a code issued (`record_flow_event`).
+
 Also records every change to an application, through whichever door it came (the dashboard,
 the command line, the Management API: `record_change`), so the application's Logs tab tells
 its whole story and the audit trail does not depend on the door.
@@ -55,6 +59,13 @@ class AuthEvent(db.Model):
 # The doors through which an application can be changed; each records its changes with record_change.
 DASHBOARD, COMMAND_LINE, MANAGEMENT_API = "dashboard", "cli", "management_api"
 DOORS = (DASHBOARD, COMMAND_LINE, MANAGEMENT_API)
+
+# Protocol events beside client_authentication, each with its own event_type:
+TOKEN_REQUEST = "token_request"          # a token request as a whole: issued, or the RFC 6749 error
+USER_LOGIN = "user_login"                # an end user signing in at /account/login
+CONSENT_GIVEN, CONSENT_DENIED, CONSENT_WITHDRAWN = "consent_given", "consent_denied", "consent_withdrawn"
+CODE_ISSUED = "code_issued"              # an authorization code sent to the redirect URI (its redemption
+                                         # is the token_request with grant_type authorization_code)
 
 EVENT_PURGE_BATCH = 500
 EVENT_PURGE_INTERVAL = 3600.0  # seconds between purges in one process
@@ -183,6 +194,16 @@ def purge_old_events(retention_days: int, batch: int = EVENT_PURGE_BATCH) -> int
         deleted += len(ids)
         if len(ids) < batch:
             return deleted
+
+
+def record_flow_event(client, event_type: str, outcome: str, reason_code: str, reason: str, *,
+                      actor: str | None, source_ip: str | None, endpoint: str = "authorize") -> None:
+    """Record a step of an end user's authorization (sign-in, consent, code) on the application's log."""
+    app_state().events.record(
+        event_type=event_type, client_id_sent=client.client_id if client is not None else None,
+        client_pk=client.id if client is not None else None, endpoint=endpoint, method=None, outcome=outcome,
+        reason_code=reason_code, reason=reason, source_ip=source_ip, actor=actor,
+    )
 
 
 def record_change(client, event_type: str, reason: str, *, door: str, actor: str | None,

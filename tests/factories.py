@@ -34,10 +34,16 @@ def make_app(app, method="client_secret_basic", app_type="non_interactive", gran
         return client.client_id, secret
 
 
-def events(app, client_id=None):
-    """Auth events, newest first (optionally only those naming `client_id`)."""
+def events(app, client_id=None, token_requests=False):
+    """Auth events, newest first (optionally only those naming `client_id`).
+
+    A token request's own outcome record (event_type token_request) is left out unless asked
+    for: most tests look at the client-authentication record it follows.
+    """
     with app.app_context():
         query = db.select(AuthEvent).order_by(AuthEvent.id.desc())
+        if not token_requests:
+            query = query.where(AuthEvent.event_type != "token_request")
         if client_id is not None:
             query = query.where(AuthEvent.client_id_sent == client_id)
         rows = db.session.execute(query).scalars().all()

@@ -14,6 +14,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# End-to-end modules sign the same test person in several times a minute; the limits themselves
+# are pinned in process by tests/test_rate_limits.py. A test's own env still wins.
+E2E_SETTINGS = {"APPCREDS_RATELIMIT_SIGN_IN_ACCOUNT": "100/minute"}
 
 
 def free_port() -> int:
@@ -51,7 +54,7 @@ def granian(instance_path, workers=1, port=None, env=None, log_path=None):
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
-                "APPCREDS_INSTANCE_PATH": str(instance_path), "APPCREDS_ISSUER": base_url + "/",
+                **E2E_SETTINGS, "APPCREDS_INSTANCE_PATH": str(instance_path), "APPCREDS_ISSUER": base_url + "/",
                 "APPCREDS_BIND_PORT": str(port), "APPCREDS_WORKERS": str(workers), **(env or {})}
     log_file = open(log_path or Path(instance_path) / "granian.log", "w")  # noqa: SIM115
     process = subprocess.Popen([str(ROOT / "deploy" / "granian.sh")], cwd=ROOT, env=full_env, stdout=log_file,
@@ -81,6 +84,7 @@ def gunicorn(instance_path, workers=1, port=None, env=None, log_path=None):
     base_url = f"http://127.0.0.1:{port}"
     full_env = {
         **os.environ,
+        **E2E_SETTINGS,
         "APPCREDS_INSTANCE_PATH": str(instance_path),
         "APPCREDS_ISSUER": base_url + "/",
         **(env or {}),

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from models import Client, db
 from models.state import app_state
 from tests.factories import DEMO_API, events, make_app, make_rsa_key, public_pem, register_key
 
@@ -96,3 +97,14 @@ def test_the_logs_tab_shows_a_command_line_change(client, dashboard, runner, app
     assert runner.invoke(args=["clients", "rotate-secret", client_id]).exit_code == 0
     html = client.get(f"/applications/{client_id}/logs").get_data(as_text=True)
     assert "secret_rotated" in html and "<td>cli</td>" in html and "<td>command line</td>" in html
+
+
+def test_create_refuses_a_grant_for_an_unknown_api_and_names_the_apis(app, runner):
+    """Issue 11 item 12: an audience of another issuer (a wrong port) is refused, with the APIs that exist."""
+    elsewhere = DEMO_API.replace("/api/demo/", ":5077/api/demo/")
+    result = runner.invoke(args=["clients", "create", "Wrong port", "--app-type", "non_interactive",
+                                 "--grant", elsewhere, "--scope", "read:demo"])
+    assert result.exit_code == 1
+    assert f"no API has the identifier {elsewhere}; the APIs are {DEMO_API}, " in result.output
+    with app.app_context():
+        assert db.session.execute(db.select(Client).where(Client.name == "Wrong port")).first() is None

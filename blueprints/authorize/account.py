@@ -16,6 +16,7 @@ from blueprints.rate_limits import sign_in_limits
 from blueprints.security_headers import allow_form_redirect_to
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
+from models.auth_event import CONSENT_WITHDRAWN, USER_LOGIN, record_flow_event
 from models.authorization import find_by_reference, revoke_what_user_gave_client
 
 ADMIN_HERE = ("Administrator accounts sign in to the dashboard, not to applications. "
@@ -31,6 +32,7 @@ def login():
     form = EndUserSignInForm()
     if form.validate_on_submit():
         user = find_user_for_sign_in(form, admin=False, wrong_role=ADMIN_HERE)
+        record_sign_in(pending, form, user)
         if user is not None:
             sign_in_end_user(user)
             if pending is not None:
@@ -40,6 +42,20 @@ def login():
     if pending is not None:  # signing in may end at the application at once (consent already given)
         allow_form_redirect_to(pending.parameters.get("redirect_uri") or pending.client.get_default_redirect_uri())
     return render_template("oauth/login.html", form=form, client=pending.client if pending else None), status
+
+
+def record_sign_in(pending, form, user) -> None:
+    """Record a sign-in attempt, good or bad, on the log of the application it was for (if any)."""
+    client = pending.client if pending is not None else None
+    if user is not None:
+        outcome, reason_code, reason = "success", "signed_in", "the end user signed in"
+    else:
+        outcome = "failure"
+        reason_code = "wrong_role" if form.email.errors else "wrong_credentials"
+        reason = ("an administrator account tried to sign in to an application" if form.email.errors
+                  else "wrong email or password")
+    record_flow_event(client, USER_LOGIN, outcome, reason_code, reason, endpoint="login",
+                      actor=(form.email.data or "")[:254] or None, source_ip=request.remote_addr)
 
 
 @bp.post("/account/logout")
@@ -71,10 +87,14 @@ def withdraw(consent_id):
     if consent is None or consent.user_pk != user.id or not EmptyForm().validate_on_submit():
         flash("That consent does not exist (any more).", "error")
         return redirect(url_for("authorize.account"))
-    name = consent.client.name
+    client = consent.client
     revoke_what_user_gave_client(user.id, consent.client_pk)
     db.session.delete(consent)
     db.session.commit()
+    record_flow_event(client, CONSENT_WITHDRAWN, "success", "consent_withdrawn",
+                      "the end user withdrew consent; the tokens the application held for them were revoked",
+                      endpoint="account", actor=user.email, source_ip=request.remote_addr)
+    name = client.name
     flash(f"{name} no longer has your consent, and the tokens it held for you were revoked. "
           "It will ask again next time.", "success")
     return redirect(url_for("authorize.account"))

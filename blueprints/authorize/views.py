@@ -34,6 +34,7 @@ from blueprints.rate_limits import authorize_limits
 from blueprints.security_headers import allow_form_redirect_to
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
+from models.auth_event import CONSENT_DENIED, CONSENT_GIVEN, record_flow_event
 from models.authorization import claim_pending_authorization, find_by_reference
 from models.timeutil import utcnow
 from models.tokens import token_digest
@@ -111,7 +112,7 @@ def resume():
     consent = find_consent(user, pending.client)
     # prompt=consent: ask again even when the user already allowed all of this.
     if "consent" not in asked and consent is not None and consent.covers(grant.request.audience, grant.request.scopes):
-        return finish(pending, reference, grant, user, allowed=True)
+        return finish(pending, reference, grant, user, allowed=True, on_consent_page=False)
     return render_consent(pending, grant, user, ConsentForm(formdata=None, tx=reference))
 
 
@@ -157,21 +158,32 @@ def find_consent(user, client) -> Consent | None:
     ).scalar_one_or_none()
 
 
-def finish(pending, reference, grant, user, allowed: bool):
-    """Issue the code (or access_denied) once: claiming the transaction is the first write."""
+def finish(pending, reference, grant, user, allowed: bool, on_consent_page: bool = True):
+    """Issue the code (or access_denied) once: claiming the transaction is the first write.
+
+    `on_consent_page`: the user decided just now (recorded as consent given or denied), rather
+    than a consent given earlier covering this request.
+    """
+    client = pending.client  # loaded now: the claim below removes the pending request
     if not claim_pending_authorization(pending):
         db.session.rollback()
         return render_error("invalid_request", "This sign-in request was already completed.", 400)
     forget_transaction(reference)
     if not allowed:
         db.session.commit()
+        record_flow_event(client, CONSENT_DENIED, "failure", "access_denied", "the end user denied the request",
+                          actor=user.email, source_ip=request.remote_addr)
         # RFC 6749 §4.1.2.1: the resource owner denied the request.
         return error_response(AccessDeniedError(description="the user denied the request",
                                                 redirect_uri=grant.redirect_uri,
                                                 state=grant.request.payload.state))
-    remember_consent(user, pending.client, grant.request.audience, grant.request.scopes)
+    remember_consent(user, client, grant.request.audience, grant.request.scopes)
     grant.request.auth_time = _auth_time()
     status, _body, headers = grant.create_authorization_response(grant.redirect_uri, user)  # commits
+    if on_consent_page:
+        record_flow_event(client, CONSENT_GIVEN, "success", "consent_given",
+                          f"the end user allowed {' '.join(grant.request.scopes) or 'no scopes'} "
+                          f"for {grant.request.audience}", actor=user.email, source_ip=request.remote_addr)
     location = dict(headers)["Location"]
     return redirect(add_params_to_uri(location, [("iss", current_app.config["APPCREDS_ISSUER"])]), status)
 
@@ -213,7 +225,25 @@ def error_response(error: OAuth2Error):
 
 def render_error(error: str, description: str | None, status: int):
     """The error page: the RFC 6749 error code and its description, never a stack trace."""
-    return make_response(render_template("oauth/error.html", error=error, description=description), status)
+    return make_response(render_template("oauth/error.html", error=error, description=as_sentence(description)),
+                         status)
+
+
+# Parameter names without an underscore, which would otherwise look like ordinary words.
+PARAMETER_NAMES = ("state", "scope", "prompt", "audience", "nonce", "request")
+
+
+def as_sentence(description: str | None) -> str | None:
+    """A description written for error_description ("no application has this client_id", RFC style)
+    as a sentence for the page, like the page's own ("This sign-in request has expired."): a capital
+    first letter, unless it starts with a parameter name or an address, and a full stop."""
+    text = (description or "").strip()
+    if not text:
+        return None
+    first = text.split()[0]
+    if first not in PARAMETER_NAMES and not any(mark in first for mark in ("_", "/", ":", "'", '"')):
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _auth_time():

@@ -1,7 +1,15 @@
 """The Management API's view of AppCreds' rows, in Auth0's shapes (schemas.py documents each)."""
 from blueprints.credential_documents import iso
 from models import AuthEvent, Client, ClientGrant
-from models.auth_event import DOORS
+from models.auth_event import (
+    CODE_ISSUED,
+    CONSENT_DENIED,
+    CONSENT_GIVEN,
+    CONSENT_WITHDRAWN,
+    DOORS,
+    TOKEN_REQUEST,
+    USER_LOGIN,
+)
 from models.auth_methods import CREDENTIAL_METHODS, JAR
 from models.signing_keys import SIGNING_ALG
 
@@ -31,6 +39,7 @@ def client_document(client: Client, with_secret: bool = False) -> dict:
         "require_pushed_authorization_requests": bool(client.require_pushed_authorization_requests),
         "par_request_expiry": client.par_request_expiry,
         "require_proof_of_possession": bool(client.require_proof_of_possession),
+        "require_pkce": bool(client.require_pkce),  # AppCreds' own (schemas.py REQUIRE_PKCE_DESCRIPTION)
         "jwt_configuration": {"alg": SIGNING_ALG},
     }
     if with_secret and client.has_secret:
@@ -55,17 +64,26 @@ def grant_pk(grant_id: str) -> int | None:
 
 
 # Auth0's log type codes where one fits; AppCreds' own (documented in the OpenAPI) where none does.
+# A token request leaves two records: its client authentication (sce/fce) and the request as a
+# whole (token_request), which carries Auth0's exchange code: seccft when a token was issued,
+# feccft when it was refused for any reason, client authentication included.
 GRANT_LOG_TYPES = {"client_credentials": "ccft", "authorization_code": "acft", "refresh_token": "rtft"}
 ENDPOINT_LOG_TYPES = {"revocation": "rrt", "introspection": "intr", "par": "par"}
+# An end user's steps: the outcome's letter (s/f) followed by this suffix.
+FLOW_LOG_TYPES = {USER_LOGIN: "", CONSENT_GIVEN: "gc", CONSENT_DENIED: "dc", CONSENT_WITHDRAWN: "wc",
+                  CODE_ISSUED: "aci"}
 LOG_TYPES = {
     "seccft": "Success Exchange: client credentials for an access token",
-    "feccft": "Failed Exchange: client credentials for an access token",
+    "feccft": "Failed Exchange: client credentials for an access token (the reason code is the OAuth error)",
     "seacft": "Success Exchange: authorization code for an access token",
-    "feacft": "Failed Exchange: authorization code for an access token",
+    "feacft": "Failed Exchange: authorization code for an access token (the reason code is the OAuth error)",
     "sertft": "Success Exchange: refresh token for an access token",
-    "fertft": "Failed Exchange: refresh token for an access token",
-    "sce": "Success client authentication, grant type or endpoint not recorded (AppCreds)",
-    "fce": "Failed client authentication, grant type or endpoint not recorded (AppCreds)",
+    "fertft": "Failed Exchange: refresh token for an access token (the reason code is the OAuth error)",
+    "fetr": "Failed Exchange: a token request with a missing or unsupported grant type (AppCreds)",
+    "sce": "Success client authentication at the token endpoint, or where no endpoint was recorded (AppCreds; "
+           "the token request's own record carries seccft and the like)",
+    "fce": "Failed client authentication at the token endpoint, or where no endpoint was recorded (AppCreds; "
+           "the token request's own record carries feccft and the like)",
     "srrt": "Success Revocation", "frrt": "Failed Revocation (client authentication)",
     "sintr": "Success client authentication for introspection (AppCreds)",
     "fintr": "Failed client authentication for introspection (AppCreds)",
@@ -73,6 +91,12 @@ LOG_TYPES = {
     "fpar": "Failed client authentication for a pushed authorization request (AppCreds)",
     "sar": "Success: a signed or pushed authorization request passed its checks (AppCreds)",
     "far": "Failed: a signed or pushed authorization request was refused (AppCreds)",
+    "s": "Success Login: an end user signed in",
+    "f": "Failed Login: an end user's email or password was wrong, or the account may not sign in here",
+    "sgc": "Success: an end user gave consent to the application (AppCreds)",
+    "fdc": "Failed: an end user denied the application consent (AppCreds)",
+    "swc": "Success: an end user withdrew consent; the application's tokens for them were revoked (AppCreds)",
+    "saci": "Success: an authorization code was issued to the application (AppCreds)",
     "sapi": "Success API Operation: a change through the dashboard, the command line or the Management API",
     "fapi": "Failed API Operation: a Management API call refused (its reason says why)",
 }
@@ -84,11 +108,12 @@ def log_type(event: AuthEvent) -> str:
         return f"{outcome}api"
     if event.event_type == AUTHORIZATION_REQUEST:
         return f"{outcome}ar"
-    suffix = (GRANT_LOG_TYPES.get(event.grant_type or "") if event.endpoint == "token"
-              else ENDPOINT_LOG_TYPES.get(event.endpoint or ""))
-    if suffix is None:
-        return f"{outcome}ce"
-    return f"{outcome}e{suffix}" if event.endpoint == "token" else f"{outcome}{suffix}"
+    if event.event_type in FLOW_LOG_TYPES:
+        return outcome + FLOW_LOG_TYPES[event.event_type]
+    if event.event_type == TOKEN_REQUEST:
+        return f"{outcome}e{GRANT_LOG_TYPES.get(event.grant_type or '', 'tr')}"
+    suffix = ENDPOINT_LOG_TYPES.get(event.endpoint or "")
+    return f"{outcome}{suffix}" if suffix else f"{outcome}ce"
 
 
 def log_document(event: AuthEvent, client_name: str | None) -> dict:

@@ -1,8 +1,9 @@
-"""The event log: /api/v2/logs, every authentication attempt and every change, newest first.
+"""The event log: /api/v2/logs, every authentication attempt, token request, end-user step and
+change, newest first.
 
-Each record gets Auth0's short type code where one fits (seccft, feccft, ..., sapi for a change;
-documents.py LOG_TYPES lists them all). Secrets and private data never appear: an event holds
-only what the Logs tab shows.
+Each record gets Auth0's short type code where one fits (seccft, feccft, ... for a token request's
+outcome, s/f for an end user's sign-in, sapi for a change; documents.py LOG_TYPES lists them all).
+Secrets and private data never appear: an event holds only what the Logs tab shows.
 """
 from sqlalchemy import and_, false, or_
 
@@ -12,6 +13,7 @@ from blueprints.management_api.api import bp
 from blueprints.management_api.documents import (
     AUTHORIZATION_REQUEST,
     ENDPOINT_LOG_TYPES,
+    FLOW_LOG_TYPES,
     GRANT_LOG_TYPES,
     LOG_TYPES,
     log_document,
@@ -19,7 +21,7 @@ from blueprints.management_api.documents import (
 from blueprints.management_api.errors import bad_request, not_found
 from blueprints.management_api.payloads import page_of, read_query, select_fields
 from models import AuthEvent, Client, db
-from models.auth_event import DOORS
+from models.auth_event import DOORS, TOKEN_REQUEST
 from models.state import app_state
 
 
@@ -88,14 +90,17 @@ def type_condition(code: str):
         return and_(AuthEvent.endpoint.in_(DOORS), outcome)
     if code[1:] == "ar":
         return and_(AuthEvent.event_type == AUTHORIZATION_REQUEST, outcome)
-    attempt = and_(AuthEvent.event_type == "client_authentication", outcome)
+    flow = next((e for e, suffix in FLOW_LOG_TYPES.items() if code[1:] == suffix), None)
+    if flow is not None:
+        return and_(AuthEvent.event_type == flow, outcome)
+    exchange = and_(AuthEvent.event_type == TOKEN_REQUEST, outcome)
     grant = next((g for g, suffix in GRANT_LOG_TYPES.items() if code[1:] == "e" + suffix), None)
     if grant:
-        return and_(attempt, AuthEvent.endpoint == "token", AuthEvent.grant_type == grant)
+        return and_(exchange, AuthEvent.grant_type == grant)
+    if code[1:] == "etr":
+        return and_(exchange, or_(AuthEvent.grant_type.is_(None), AuthEvent.grant_type.not_in(list(GRANT_LOG_TYPES))))
+    attempt = and_(AuthEvent.event_type == "client_authentication", outcome)
     endpoint = next((e for e, suffix in ENDPOINT_LOG_TYPES.items() if code[1:] == suffix), None)
     if endpoint:
         return and_(attempt, AuthEvent.endpoint == endpoint)
-    unknown_grant = and_(AuthEvent.endpoint == "token",
-                         or_(AuthEvent.grant_type.is_(None), AuthEvent.grant_type.not_in(list(GRANT_LOG_TYPES))))
-    other_endpoint = or_(AuthEvent.endpoint.is_(None), AuthEvent.endpoint.not_in(["token", *ENDPOINT_LOG_TYPES]))
-    return and_(attempt, or_(unknown_grant, other_endpoint))
+    return and_(attempt, or_(AuthEvent.endpoint.is_(None), AuthEvent.endpoint.not_in(list(ENDPOINT_LOG_TYPES))))

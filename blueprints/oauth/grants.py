@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import current_app
+from flask import request as http_request
 
 from blueprints.oauth.edge import binding_thumbprint, check_edge_problem_for_binding
 from blueprints.oauth.errors import printable
@@ -16,6 +17,7 @@ from blueprints.oauth.housekeeping import purge_now_and_then
 from blueprints.oauth.tokens import issue_access_token, sign_access_token, user_subject
 from models import AuthorizationCode, db
 from models.apis import find_api
+from models.auth_event import CODE_ISSUED, record_flow_event
 from models.auth_methods import CONFIDENTIAL_METHODS, REFRESH_TOKEN, USER_FLOW_METHODS
 from models.authorization import claim_code, find_code
 from models.timeutil import utcnow
@@ -136,6 +138,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             expires_at=utcnow() + timedelta(seconds=lifetime),
         ))
         db.session.commit()
+        # Its redemption is the token_request record with grant_type authorization_code (server.py).
+        record_flow_event(request.client, CODE_ISSUED, "success", "code_issued",
+                          f"an authorization code for {request.audience} with scope {' '.join(request.scopes)}, "
+                          f"valid {lifetime} s", actor=request.user.email, source_ip=http_request.remote_addr)
 
     # -- the token endpoint ----------------------------------------------------------------
 

@@ -16,15 +16,18 @@ checks are the same for every app. `init_authorization_server` binds it to each 
 """
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from flask import request as http_request
 from werkzeug.datastructures import MultiDict
 
-from blueprints.oauth.client_auth import authenticate, private_key_jwt, query_client, register_methods
+from blueprints.oauth.client_auth import authenticate, named_client, private_key_jwt, query_client, register_methods
 from blueprints.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from blueprints.oauth.introspection import IntrospectionEndpoint
 from blueprints.oauth.pkce import S256CodeChallenge
 from blueprints.oauth.revocation import RevocationEndpoint
+from models.auth_event import TOKEN_REQUEST
+from models.state import app_state
 
 
 def json_body(flask_request):
@@ -103,6 +106,19 @@ class AppCredsAuthorizationServer(AuthorizationServer):
             request, methods, endpoint, lambda method: parent.authenticate_client(request, [method], endpoint)
         )
 
+    def create_token_response(self, request=None):
+        """Authlib's token endpoint, plus one record of the request's outcome (`record_token_request`)."""
+        request = self.create_oauth2_request(request)
+        try:
+            grant = self.get_token_grant(request)
+            grant.validate_token_request()
+            status, body, headers = grant.create_token_response()
+        except OAuth2Error as error:
+            record_token_request(request, error=error)
+            return self.handle_error_response(request, error)
+        record_token_request(request, grant=grant, body=body)
+        return self.handle_response(status, body, headers)
+
     def supported_token_endpoint_auth_methods(self) -> list[str]:
         """Methods some token grant accepts and a check verifies, for discovery (RFC 8414 §2)."""
         offered = [m for grant in self.token_grants for m in grant.TOKEN_ENDPOINT_AUTH_METHODS]
@@ -110,6 +126,44 @@ class AppCredsAuthorizationServer(AuthorizationServer):
 
     def supported_grant_types(self) -> list[str]:
         return [grant.GRANT_TYPE for grant in self.token_grants]
+
+
+def record_token_request(request, error: OAuth2Error | None = None, grant=None, body=None) -> None:
+    """Record a token request as a whole: `issued`, or refused with its RFC 6749 §5.2 error code.
+
+    It sits beside the client-authentication record, which says only who the client proved to
+    be: a refusal after that (no audience, an API not granted, a scope, a reused refresh token)
+    is told here, with the private reason of a LoggedOAuth2Error. The Management API types this
+    record seccft/feccft and the like (documents.py log_type). One append to the event buffer.
+    """
+    attempt = getattr(request, "client_auth_attempt", None)
+    if attempt is None:  # refused before client authentication ran (an unsupported grant_type)
+        client_id, client = named_client()
+        attempt = {"client_id_sent": client_id, "client": client, "method": None}
+    client, sent = attempt.get("client"), attempt.get("client_id_sent")
+    grant_type = request.form.get("grant_type")
+    if error is None:
+        outcome, reason_code, reason = "success", "issued", issued_reason(grant, body)
+    else:
+        outcome, reason_code = "failure", error.error
+        reason = getattr(error, "reason", None) or error.description or error.error.replace("_", " ")
+    app_state().events.record(
+        event_type=TOKEN_REQUEST, client_id_sent=sent[:128] if sent else None,
+        client_pk=client.id if client is not None else None, endpoint="token", method=attempt.get("method"),
+        grant_type=grant_type[:40] if grant_type else None, outcome=outcome, reason_code=reason_code,
+        reason=reason, source_ip=http_request.remote_addr,
+    )
+
+
+def issued_reason(grant, body: dict) -> str:
+    """What a successful token request issued, for which API and scopes."""
+    request = grant.request
+    source = getattr(request, "refresh_token", None) or getattr(request, "authorization_code", None)
+    audience = getattr(grant, "audience", None) or getattr(source, "audience", None)
+    issued = "an access token and a refresh token" if "refresh_token" in body else "an access token"
+    redeemed = {"authorization_code": "authorization code redeemed: ",
+                "refresh_token": "refresh token rotated: "}.get(grant.GRANT_TYPE, "")
+    return f"{redeemed}issued {issued} for {audience} with scope {body.get('scope') or '(none)'}"
 
 
 def _no_token_storage(token, request):

@@ -4,11 +4,23 @@ from datetime import timedelta
 
 import pytest
 
-from models import AuthEvent, db
+from models import AuthEvent, Consent, db
 from models.applications import find_application
 from models.timeutil import utcnow
-from tests.dashboard.conftest import token_with_basic, token_with_post, url
-from tests.factories import make_app
+from tests.conftest import csrf_token_from
+from tests.dashboard.conftest import basic, token_with_basic, token_with_post, url
+from tests.factories import DEMO_API, TOKEN_URL, make_app
+from tests.oauth.flow import (
+    USER_EMAIL,
+    authorize_params,
+    authorize_url,
+    exchange,
+    get_code,
+    make_user,
+    make_web_app,
+    refresh,
+    sign_in,
+)
 
 
 def logs_page(client, client_id, **query):
@@ -150,3 +162,83 @@ def test_pages_keep_the_filters(client, dashboard, app, confidential_app):
     add_events(app, client_id, 60)
     html = logs_page(client, client_id, outcome="success")
     assert re.search(r'href="[^"]*page=2[^"]*outcome=success|href="[^"]*outcome=success[^"]*page=2', html)
+
+
+# --- a token request's outcome, beside its client authentication (issue 11 item 4) ---------------
+
+@pytest.mark.parametrize(("body", "error", "reason"), [
+    ({}, "invalid_request", "audience is required: name the API the token is for"),
+    ({"audience": "https://elsewhere.example/"}, "access_denied",
+     "no API has the identifier https://elsewhere.example/"),
+    ({"audience": DEMO_API, "scope": "fly"}, "invalid_scope",
+     "scope fly is not granted to this application for this API"),
+])
+def test_shows_why_a_token_request_was_refused_after_authentication(client, dashboard, app, confidential_app,
+                                                                     body, error, reason):
+    client_id, secret = confidential_app
+    response = client.post(TOKEN_URL, data={"grant_type": "client_credentials", **body},
+                           headers=basic(client_id, secret))
+    assert response.json["error"] == error
+    html = logs_page(client, client_id)
+    assert "<td>token_request</td>" in html and f"<code>{error}</code><br>{reason}" in html
+    # The client authentication succeeded, and says so beside it.
+    assert "<td>client_authentication</td>" in html and ">authenticated<" in html
+    assert html.index("<td>token_request</td>") < html.index("<td>client_authentication</td>")  # newer first
+
+
+def test_shows_an_api_the_application_is_not_granted(client, dashboard, app):
+    client_id, secret = make_app(app, grant=None, name="Ungranted")
+    assert token_with_basic(client, client_id, secret).json["error"] == "access_denied"
+    html = logs_page(client, client_id, event_type="token_request")
+    assert "<code>access_denied</code><br>the application is not granted access to this API" in html
+
+
+def test_shows_an_issued_token_and_a_refused_client(client, dashboard, app, confidential_app):
+    client_id, secret = confidential_app
+    assert token_with_basic(client, client_id, secret).status_code == 200
+    assert token_with_basic(client, client_id, "wrong").status_code == 401
+    issued = logs_page(client, client_id, event_type="token_request", outcome="success")
+    assert f"<code>issued</code><br>issued an access token for {DEMO_API} with scope read:demo" in issued
+    refused = logs_page(client, client_id, event_type="token_request", outcome="failure")
+    assert "<code>invalid_client</code><br>the client secret does not match the current secret" in refused
+    with app.app_context():
+        [row] = db.session.execute(db.select(AuthEvent).where(AuthEvent.event_type == "token_request",
+                                                              AuthEvent.outcome == "success")).scalars()
+        assert (row.endpoint, row.grant_type, row.method) == ("token", "client_credentials", "client_secret_basic")
+
+
+def test_shows_an_end_users_whole_authorization(client, dashboard, app):
+    """Sign-in (failed, then good), consent given, the code issued and redeemed, a refresh-token
+    replay that revoked its family, a denial, and a withdrawn consent: each on the Logs tab."""
+    make_user(app)
+    client_id, secret = make_web_app(app)
+    browser = app.test_client()  # the end user's browser, apart from the administrator's
+    first = browser.get(browser.get(authorize_url(authorize_params(client_id))).headers["Location"])
+    assert sign_in(browser, first.headers["Location"], password="not the password").status_code == 400
+    code = get_code(browser, authorize_params(client_id))["code"]
+    tokens = exchange(browser, client_id, secret, code).json
+    assert refresh(browser, client_id, secret, tokens["refresh_token"]).status_code == 200
+    replay = refresh(browser, client_id, secret, tokens["refresh_token"])
+    assert replay.json["error"] == "invalid_grant"
+    html = logs_page(client, client_id)
+    for event_type, reason_code, reason in [
+        ("user_login", "wrong_credentials", "wrong email or password"),
+        ("user_login", "signed_in", "the end user signed in"),
+        ("consent_given", "consent_given", f"the end user allowed read:demo for {DEMO_API}"),
+        ("code_issued", "code_issued", f"an authorization code for {DEMO_API} with scope read:demo"),
+        ("token_request", "issued", "authorization code redeemed: issued an access token and a refresh token"),
+        ("token_request", "issued", "refresh token rotated: issued an access token and a refresh token"),
+        ("token_request", "invalid_grant", "the refresh token was already used; every token of its family is revoked"),
+    ]:
+        assert f"<td>{event_type}</td>" in html and f"<code>{reason_code}</code><br>{reason}" in html, reason
+    assert f"<td>{USER_EMAIL}</td>" in html  # the person is the actor of their own steps
+
+    denied = get_code(browser, authorize_params(client_id, prompt="consent"), allow=False)
+    assert denied["error"] == "access_denied"
+    account = browser.get("/account").get_data(as_text=True)
+    with app.app_context():
+        consent_id = db.session.execute(db.select(Consent.id)).scalar_one()
+    browser.post(f"/account/consents/{consent_id}/withdraw", data={"csrf_token": csrf_token_from(account)})
+    html = logs_page(client, client_id)
+    assert "<td>consent_denied</td>" in html and "the end user denied the request" in html
+    assert "<td>consent_withdrawn</td>" in html and "the tokens the application held for them were revoked" in html

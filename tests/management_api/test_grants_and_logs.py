@@ -5,6 +5,16 @@ import pytest
 
 from tests.factories import DEMO_API, TOKEN_URL, make_app
 from tests.management_api.conftest import assert_error
+from tests.oauth.flow import (
+    authorize_params,
+    authorize_url,
+    exchange,
+    get_code,
+    make_user,
+    make_web_app,
+    refresh,
+    sign_in,
+)
 
 
 def test_grant_list_change_and_revoke(api, app, client):
@@ -66,11 +76,16 @@ def test_logs_show_attempts_and_changes_newest_first_with_auth0_types(api, app, 
     api.patch(f"/clients/{target}", json={"name": "Logged again"})
 
     logs = api.get(f"/logs?client_id={target}&include_totals=true").json
-    assert [entry["type"] for entry in logs["logs"]] == ["sapi", "feccft", "seccft"]
-    assert logs["total"] == 3
-    change, failure = logs["logs"][0], logs["logs"][1]
+    # Each token request: its client authentication (sce/fce, AppCreds) and its outcome (Auth0's exchange code).
+    assert [entry["type"] for entry in logs["logs"]] == ["sapi", "feccft", "fce", "seccft", "sce"]
+    assert logs["total"] == 5
+    change, failure, authentication = logs["logs"][0], logs["logs"][1], logs["logs"][2]
     assert change["details"]["actor"] == f"application {caller[0]}" and change["client_name"] == "Logged again"
-    assert failure["details"]["reason_code"] == "wrong_secret" and secret not in str(logs)
+    assert failure["details"]["event"] == "token_request" and failure["details"]["reason_code"] == "invalid_client"
+    assert authentication["details"]["reason_code"] == "wrong_secret" and secret not in str(logs)
+    assert failure["description"] == authentication["description"]  # the private reason, on both
+    assert logs["logs"][3]["details"]["reason_code"] == "issued"
+    assert api.get(f"/logs?q=type:fce AND client_id:{target}").json == [authentication]
     assert api.get(f"/logs?q=type:feccft AND client_id:{target}").json == [failure]
     assert api.get(f"/logs?search=type:feccft&client_id={target}").json == [failure]
     assert api.get(f"/logs/{failure['log_id']}").json == failure
@@ -86,3 +101,22 @@ def test_a_refused_call_is_logged_on_the_callers_tab(api, caller):
     [refusal] = api.get(f"/logs?type=fapi&client_id={caller[0]}").json
     assert refusal["details"]["reason_code"] == "invalid_body" and "colour" in refusal["description"]
     assert refusal["description"].startswith("POST /api/v2/clients refused (400)")
+
+
+def test_an_end_users_steps_and_each_exchange_have_their_own_types(api, app):
+    """s/f for the sign-in, AppCreds' codes for consent and the code, Auth0's exchange codes for
+    the token requests (seacft, sertft, fertft), sce for their client authentication."""
+    make_user(app)
+    client_id, secret = make_web_app(app)
+    browser = app.test_client()
+    first = browser.get(browser.get(authorize_url(authorize_params(client_id))).headers["Location"])
+    sign_in(browser, first.headers["Location"], password="not the password")
+    tokens = exchange(browser, client_id, secret, get_code(browser, authorize_params(client_id))["code"]).json
+    refresh(browser, client_id, secret, tokens["refresh_token"])
+    refresh(browser, client_id, secret, tokens["refresh_token"])  # a replay
+    types = [entry["type"] for entry in api.get(f"/logs?client_id={client_id}&sort=date:1").json]
+    assert types == ["f", "s", "saci", "sgc", "sce", "seacft", "sce", "sertft", "sce", "fertft"]
+    [replay] = api.get(f"/logs?q=type:fertft AND client_id:{client_id}").json
+    assert replay["details"]["reason_code"] == "invalid_grant" and "family is revoked" in replay["description"]
+    assert [e["type"] for e in api.get(f"/logs?type=s&client_id={client_id}").json] == ["s"]
+    assert [e["type"] for e in api.get(f"/logs?type=saci&client_id={client_id}").json] == ["saci"]

@@ -94,14 +94,35 @@ def test_a_public_client_redeems_its_code_with_pkce_alone(client, app, user):
     assert events(app, client_id)[0].method == "none"
 
 
-def test_a_confidential_client_may_skip_pkce(client, app, user, web_app):
-    """RFC 7636 is required for public clients; AppCreds accepts it from all (issue 5)."""
-    client_id, secret = web_app
-    code = get_code(client, authorize_params(client_id))["code"]
-    assert exchange(client, client_id, secret, code).status_code == 200
+def test_refuses_a_confidential_client_without_pkce(client, app, user, web_app):
+    """RFC 9700 §2.1.1: PKCE against code injection, from confidential clients too; the error goes to
+    the verified redirect URI (RFC 6749 §4.1.2.1)."""
+    client_id, _ = web_app
+    response = client.get(authorize_url(authorize_params(client_id, challenge=None)))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(CALLBACK + "?")
+    assert query_of(response.headers["Location"]) == {
+        "error": "invalid_request", "state": "xyz-state", "iss": ISSUER,
+        "error_description": "code_challenge is required: this application requires PKCE (RFC 7636) "
+                             "with code_challenge_method S256"}
 
 
-# --- PKCE (RFC 7636): S256 only, required for public clients ------------------------------------
+def test_a_confidential_client_that_opted_out_may_skip_pkce(client, app, user):
+    """The application setting require_pkce=false lets a confidential client leave PKCE out."""
+    client_id, secret = make_web_app(app, require_pkce=False)
+    code = get_code(client, authorize_params(client_id, challenge=None))["code"]
+    assert exchange(client, client_id, secret, code, verifier=None).status_code == 200
+
+
+def test_a_public_client_needs_pkce_even_when_opted_out(client, app):
+    """RFC 7636 §4.4.1, RFC 9700 §2.1.1: require_pkce=false does not apply to public clients."""
+    client_id, _ = make_web_app(app, method="none", require_pkce=False)
+    response = client.get(authorize_url(authorize_params(client_id, challenge=None)))
+    assert query_of(response.headers["Location"])["error_description"] == (
+        "code_challenge is required for public clients (PKCE, RFC 7636)")
+
+
+# --- PKCE (RFC 7636): S256 only, required unless a confidential client opts out ----------------
 
 @pytest.mark.parametrize("pkce, description", [
     ({"code_challenge": "a" * 43, "code_challenge_method": "plain"},
@@ -113,7 +134,7 @@ def test_a_confidential_client_may_skip_pkce(client, app, user, web_app):
 ])
 def test_refuses_plain_or_malformed_pkce_at_authorize(client, app, user, web_app, pkce, description):
     client_id, _ = web_app
-    response = client.get(authorize_url({**authorize_params(client_id), **pkce}))
+    response = client.get(authorize_url({**authorize_params(client_id, challenge=None), **pkce}))
     assert response.status_code == 302
     assert query_of(response.headers["Location"]) == {
         "error": "invalid_request", "error_description": description, "state": "xyz-state", "iss": ISSUER}
@@ -121,7 +142,7 @@ def test_refuses_plain_or_malformed_pkce_at_authorize(client, app, user, web_app
 
 def test_refuses_a_public_client_without_pkce(client, app):
     client_id, _ = make_web_app(app, method="none")
-    response = client.get(authorize_url(authorize_params(client_id)))
+    response = client.get(authorize_url(authorize_params(client_id, challenge=None)))
     assert query_of(response.headers["Location"])["error_description"] == (
         "code_challenge is required for public clients (PKCE, RFC 7636)")
 
@@ -137,14 +158,14 @@ def test_refuses_a_wrong_code_verifier(client, app, user, web_app):
 def test_refuses_a_missing_verifier_when_a_challenge_was_sent(client, app, user, web_app):
     client_id, secret = web_app
     code = get_code(client, authorize_params(client_id, pkce_pair()[1]))["code"]
-    response = exchange(client, client_id, secret, code)
+    response = exchange(client, client_id, secret, code, verifier=None)
     assert response.json == {"error": "invalid_request", "error_description": "Missing 'code_verifier'"}
 
 
-def test_refuses_a_verifier_when_no_challenge_was_sent(client, app, user, web_app):
+def test_refuses_a_verifier_when_no_challenge_was_sent(client, app, user):
     """RFC 9700 §4.8.2: a code_verifier without a challenge is refused (PKCE downgrade)."""
-    client_id, secret = web_app
-    code = get_code(client, authorize_params(client_id))["code"]
+    client_id, secret = make_web_app(app, require_pkce=False)
+    code = get_code(client, authorize_params(client_id, challenge=None))["code"]
     response = exchange(client, client_id, secret, code, pkce_pair()[0])
     assert (response.status_code, response.json["error"]) == (400, "invalid_request")
 
@@ -251,7 +272,7 @@ def test_a_repeated_parameter_is_shown_on_the_error_page(client, app, web_app):
     client_id, _ = web_app
     response = client.get(authorize_url(authorize_params(client_id)) + "&redirect_uri=https://evil.example/")
     assert response.status_code == 400 and "Location" not in response.headers
-    assert "parameter redirect_uri is included more than once" in response.get_data(as_text=True)
+    assert "<p>Parameter redirect_uri is included more than once.</p>" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("overrides, error, description", [
@@ -558,3 +579,16 @@ def test_odd_characters_in_audience_or_scope_are_a_400_at_the_token_endpoint(cli
         response = client.post("/oauth/token", data={"grant_type": "client_credentials", **data},
                                auth=(client_id, secret))
         assert response.status_code == 400 and response.json["error"] in ("access_denied", "invalid_scope")
+
+
+@pytest.mark.parametrize("overrides, sentence", [
+    ({"client_id": "no-such-client"}, "No application has this client_id."),
+    ({"client_id": None}, "client_id is required."),
+    ({"redirect_uri": "https://evil.example/callback"},
+     "Redirect URI https://evil.example/callback is not supported by client."),
+])
+def test_the_error_page_says_each_problem_as_a_sentence(client, app, web_app, overrides, sentence):
+    """Our descriptions (RFC 6749 §5.2 style, lowercase) and Authlib's (sentences) read alike on the page."""
+    client_id, _ = web_app
+    html = client.get(authorize_url({**authorize_params(client_id), **overrides})).get_data(as_text=True)
+    assert f"<p>{sentence}</p>" in html

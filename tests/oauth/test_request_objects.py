@@ -50,12 +50,13 @@ def signed_authorize(client, client_id, value, **outside):
     return client.get(authorize_url({"client_id": client_id, "request": value, **outside}))
 
 
-def assert_refused_on_a_page(response, description=None):
+def assert_refused_on_a_page(response, sentence=None):
+    """Refused on the error page, with `sentence` (the description, written as a sentence) if given."""
     assert response.status_code == 400 and "Location" not in response.headers
     html = response.get_data(as_text=True)
     assert '<code id="oauth-error">invalid_request_object</code>' in html
-    if description:
-        assert description in html
+    if sentence:
+        assert f"<p>{sentence}</p>" in html
 
 
 def test_a_signed_request_gets_a_code_and_only_its_own_parameters_count(client, app, jar_app):
@@ -175,15 +176,15 @@ def test_a_key_registered_only_for_private_key_jwt_signs_no_request(client, app,
     pkj_key = make_rsa_key("pkj-only")
     pkj_kid = register_key(app, client_id, pkj_key, "RS256", use="private_key_jwt")["kid"]
     assert_refused_on_a_page(signed_authorize(client, client_id, request_object(client_id, pkj_key, pkj_kid)),
-                             "no current JAR key of the application has this kid")
+                             "No current JAR key of the application has this kid.")
     assert_refused_on_a_page(signed_authorize(client, client_id, request_object(client_id, pkj_key)),
-                             "the request object signature does not verify")
+                             "The request object signature does not verify.")
 
 
 def test_an_application_without_jar_keys_cannot_sign_requests(client, app):
     client_id, _ = make_web_app(app)
     response = signed_authorize(client, client_id, request_object(client_id, make_rsa_key("jar-key-1")))
-    assert_refused_on_a_page(response, "the application has no key registered for signed requests")
+    assert_refused_on_a_page(response, "The application has no key registered for signed requests.")
 
 
 def test_the_same_key_pair_cannot_serve_jar_and_private_key_jwt(app, jar_app):
@@ -196,7 +197,7 @@ def test_refuses_request_and_request_uri_together(client, app, jar_app):
     client_id, _, key, kid = jar_app
     response = signed_authorize(client, client_id, request_object(client_id, key, kid),
                                 request_uri="urn:ietf:params:oauth:request_uri:abc")
-    assert_refused_on_a_page(response, "send request or request_uri, not both")
+    assert_refused_on_a_page(response, "Send request or request_uri, not both.")
 
 
 def test_redirects_the_error_once_the_outside_client_and_redirect_uri_are_verified(client, app, jar_app):

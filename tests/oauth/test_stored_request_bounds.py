@@ -64,4 +64,4 @@ def test_a_huge_parameter_is_refused_before_anything_is_stored(client, app, publ
     response = client.get(authorize_url(authorize_params(public_app, CHALLENGE, state="x" * 3000)))
     assert rows(app, PendingAuthorization) == 0
     # Shown on a page: sending a huge value back to the application would not help it.
-    assert response.status_code == 400 and "state exceeds 2048 characters" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "<p>state exceeds 2048 characters.</p>" in response.get_data(as_text=True)

@@ -102,6 +102,7 @@ def authenticate(request, methods, endpoint: str, run_registered_hook: Callable)
     """
     attempt = {"endpoint": endpoint, "method": None, "client_id_sent": None, "client": None,
                "grant_type": request.form.get("grant_type") if endpoint == "token" else None}
+    request.client_auth_attempt = attempt  # the token request's own record names the same client and method
     try:
         client = _authenticate(request, methods, endpoint, run_registered_hook, attempt)
     except (ClientAuthFailure, ClientRequestError, TooManyRequestsError) as error:
@@ -208,14 +209,19 @@ def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str) -
     )
 
 
-def record_rejected_request(endpoint: str, reason_code: str, reason: str) -> None:
-    """Record a request refused before client authentication could run (e.g. no grant_type)."""
+def named_client() -> tuple[str | None, Client | None]:
+    """The client id a request names (body or Basic header) and its application, without authenticating."""
     client_id = None
     try:
         client_id = http_request.form.get("client_id") or http_request.authorization.username
     except Exception:  # noqa: BLE001,S110 - a body we cannot even parse names no client
         pass
-    client = query_client(client_id) if client_id else None
+    return client_id, (query_client(client_id) if client_id else None)
+
+
+def record_rejected_request(endpoint: str, reason_code: str, reason: str) -> None:
+    """Record a request refused before client authentication could run (e.g. no grant_type)."""
+    client_id, client = named_client()
     attempt = {"endpoint": endpoint, "method": None, "client_id_sent": client_id, "client": client}
     record_attempt(attempt, "failure", reason_code, reason)
 
