@@ -25,7 +25,7 @@ from models.applications import (
     update_authorization_request_policy,
 )
 from models.auth_event import MANAGEMENT_API, record_change
-from models.auth_methods import CLIENT_SECRET_BASIC, JAR, MACHINE_TO_MACHINE
+from models.auth_methods import CLIENT_SECRET_BASIC, JAR, MACHINE_TO_MACHINE, NONE
 from models.credential_registry import (
     add_certificate_credential,
     add_public_key_credential,
@@ -136,6 +136,12 @@ def update_client(client_id):
             raise bad_request(f"Payload validation error: '{prop}' may not be null")
     client = load_for_change(client_id)
     before = client.token_endpoint_auth_method
+    # The rules judge the application as the request leaves it: leaving `none` for a secret comes
+    # before grant types that need a confidential client, and becoming public after dropping them.
+    leaves_none = body.token_endpoint_auth_method not in (None, NONE)
+    if leaves_none:
+        with about("token_endpoint_auth_method"):
+            set_auth_method(client, body.token_endpoint_auth_method)
     description = "" if "description" in sent and body.description is None else body.description
     for prop, change in (("name", {"name": body.name}), ("description", {"description": description}),
                          ("app_type", {"app_type": body.app_type}), ("grant_types", {"grant_types": body.grant_types}),
@@ -157,7 +163,7 @@ def update_client(client_id):
     elif "client_authentication_methods" in sent and body.token_endpoint_auth_method is None:
         raise bad_request("client_authentication_methods: to stop using a credential method, set "
                           "token_endpoint_auth_method to the method that replaces it")
-    if body.token_endpoint_auth_method is not None:
+    if body.token_endpoint_auth_method is not None and not leaves_none:
         with about("token_endpoint_auth_method"):
             set_auth_method(client, body.token_endpoint_auth_method)
     db.session.commit()

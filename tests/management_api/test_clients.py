@@ -189,3 +189,15 @@ def test_a_token_for_another_api_or_without_scope_is_refused(app, client, caller
 
 def test_the_management_api_scopes_are_grantable(api):
     assert MANAGEMENT_API.endswith("/api/v2/")
+
+
+def test_one_patch_can_make_a_public_application_confidential_and_give_it_client_credentials(api, app):
+    """The rules judge the application as the request leaves it, whatever the order of the properties."""
+    target, _ = make_app(app, method="none", app_type="spa", grant=None, grant_types=["authorization_code"])
+    response = api.patch(f"/clients/{target}", json={"grant_types": ["authorization_code", "client_credentials"],
+                                                     "token_endpoint_auth_method": "client_secret_post"})
+    assert response.status_code == 200, response.json
+    assert response.json["token_endpoint_auth_method"] == "client_secret_post"
+    back = api.patch(f"/clients/{target}", json={"token_endpoint_auth_method": "none",
+                                                 "grant_types": ["authorization_code"]})
+    assert back.status_code == 200, back.json
