@@ -4,6 +4,7 @@ Every process started here is ended by the same context manager, by its own hand
 """
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -57,14 +58,28 @@ def granian(instance_path, workers=1, port=None, env=None, log_path=None):
                 **E2E_SETTINGS, "APPCREDS_INSTANCE_PATH": str(instance_path), "APPCREDS_ISSUER": base_url + "/",
                 "APPCREDS_BIND_PORT": str(port), "APPCREDS_WORKERS": str(workers), **(env or {})}
     log_file = open(log_path or Path(instance_path) / "granian.log", "w")  # noqa: SIM115
+    # Its own process group: granian's workers are stopped with it, even if it has to be killed.
     process = subprocess.Popen([str(ROOT / "deploy" / "granian.sh")], cwd=ROOT, env=full_env, stdout=log_file,
-                               stderr=subprocess.STDOUT)
+                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_http(base_url + "/.well-known/jwks.json", process=process)
         yield base_url, process
     finally:
-        stop_process(process)
+        stop_process_group(process)
         log_file.close()
+
+
+def stop_process_group(process) -> None:
+    """SIGTERM to the group this module started `process` in, then SIGKILL to it after 15 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):  # workers still shutting down after the master left
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=5)
 
 
 def stop_process(process) -> None:
