@@ -94,7 +94,8 @@ class EventRecorder:
         self._pid = None
         self._next_purge = 0.0
 
-    def record(self, **fields) -> None:
+    def record(self, log_line: bool = True, **fields) -> None:
+        """Buffer one row; and write its log line, unless the caller's event already has one."""
         unknown = set(fields) - set(EVENT_COLUMNS)
         if unknown:
             raise TypeError(f"AuthEvent has no column {sorted(unknown)[0]}")
@@ -106,11 +107,12 @@ class EventRecorder:
         with self._lock:
             self._rows.append(row)
         # Every value escaped: a client_id with a line break must not write a line of its own.
-        log.info(
-            "%s %s client_id=%s method=%s endpoint=%s reason=%s",
-            *(loggable(row[column]) for column in ("event_type", "outcome", "client_id_sent", "method", "endpoint",
-                                                    "reason_code")),
-        )
+        if log_line:
+            log.info(
+                "%s %s client_id=%s method=%s endpoint=%s reason=%s",
+                *(loggable(row[column]) for column in ("event_type", "outcome", "client_id_sent", "method",
+                                                        "endpoint", "reason_code")),
+            )
         if self.flush_seconds <= 0:
             self.flush()
             self.purge_now_and_then()

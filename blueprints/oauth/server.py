@@ -134,7 +134,8 @@ def record_token_request(request, error: OAuth2Error | None = None, grant=None, 
     It sits beside the client-authentication record, which says only who the client proved to
     be: a refusal after that (no audience, an API not granted, a scope, a reused refresh token)
     is told here, with the private reason of a LoggedOAuth2Error. The Management API types this
-    record seccft/feccft and the like (documents.py log_type). One append to the event buffer.
+    record seccft/feccft and the like (documents.py log_type). One append to the event buffer, and
+    a log line only for a refusal.
     """
     attempt = getattr(request, "client_auth_attempt", None)
     if attempt is None:  # refused before client authentication ran (an unsupported grant_type)
@@ -147,8 +148,9 @@ def record_token_request(request, error: OAuth2Error | None = None, grant=None, 
     else:
         outcome, reason_code = "failure", error.error
         reason = getattr(error, "reason", None) or error.description or error.error.replace("_", " ")
+    # A token issued says nothing the client-authentication line did not: only a refusal gets its own log line.
     app_state().events.record(
-        event_type=TOKEN_REQUEST, client_id_sent=sent[:128] if sent else None,
+        log_line=error is not None, event_type=TOKEN_REQUEST, client_id_sent=sent[:128] if sent else None,
         client_pk=client.id if client is not None else None, endpoint="token", method=attempt.get("method"),
         grant_type=grant_type[:40] if grant_type else None, outcome=outcome, reason_code=reason_code,
         reason=reason, source_ip=http_request.remote_addr,
