@@ -35,6 +35,7 @@ from token_endpoint import (
     write_assertions,
 )
 
+from models.client_secrets import check_client_secret
 from models.state import app_state
 
 ISSUER = "http://127.0.0.1:5000/"
@@ -220,7 +221,7 @@ def print_breakdown(app, method, client_id, secret, audience, body, headers, cpu
                  ("record the attempt (buffer + INFO log line)", lambda: record_attempt(
                      attempt, "success", "authenticated", f"authenticated with {method}"))]
         if method == "client_secret_basic":
-            parts.insert(0, ("check secret (HMAC-SHA256, compare_digest)", lambda: client.check_client_secret(secret)))
+            parts.insert(0, ("check secret (HMAC-SHA256, compare_digest)", lambda: check_client_secret(client, secret)))
         else:
             from blueprints.oauth.client_auth import private_key_jwt
 

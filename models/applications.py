@@ -24,6 +24,7 @@ from models.auth_methods import (
     USES,
 )
 from models.client import generate_client_id
+from models.client_secrets import issue_client_secret
 from models.credential_registry import active_credentials
 from models.errors import ApplicationError
 
@@ -143,7 +144,7 @@ def set_auth_method(client, method: str) -> str | None:
         raise ApplicationError(f"register a credential for {method} before switching to it")
     new_secret = None
     if is_secret_issued_by_switch(client, method):
-        new_secret = client.issue_new_secret()
+        new_secret = issue_client_secret(client)
     if method not in SECRET_METHODS:
         # A secret no method accepts is only a liability: drop it, so switching back later
         # makes a fresh one instead of silently reviving the old.
@@ -166,7 +167,7 @@ def rotate_secret(client) -> str:
     """A new secret; the old one stops working the moment this commits (Auth0: no grace period)."""
     if client.token_endpoint_auth_method not in SECRET_METHODS:
         raise ApplicationError("only an application that authenticates with a client secret has one to rotate")
-    return client.issue_new_secret()
+    return issue_client_secret(client)
 
 
 def grant_api(client, audience: str, scopes: list[str]) -> ClientGrant:

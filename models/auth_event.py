@@ -2,10 +2,10 @@
 
 Beside each attempt at the token endpoint, the token request's own outcome (TOKEN_REQUEST:
 `issued`, or the RFC 6749 error and its reason); and an end user's steps at /authorize:
-sign-in, consent given, denied or withdrawn, a code issued (`record_flow_event`).
+sign-in, consent given, denied or withdrawn, a code issued (models/audit.py `record_flow_event`).
 
 Also records every change to an application, through whichever door it came (the dashboard,
-the command line, the Management API: `record_change`), so the application's Logs tab tells
+the command line, the Management API: models/audit.py `record_change`), so the application's Logs tab tells
 its whole story and the audit trail does not depend on the door.
 
 Writes are batched: `record()` appends to an in-process buffer that a background thread
@@ -28,7 +28,6 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models.database import db
-from models.state import app_state
 from models.timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger("appcreds.events")
@@ -196,24 +195,3 @@ def purge_old_events(retention_days: int, batch: int = EVENT_PURGE_BATCH) -> int
         deleted += len(ids)
         if len(ids) < batch:
             return deleted
-
-
-def record_flow_event(client, event_type: str, outcome: str, reason_code: str, reason: str, *,
-                      actor: str | None, source_ip: str | None, endpoint: str = "authorize") -> None:
-    """Record a step of an end user's authorization (sign-in, consent, code) on the application's log."""
-    app_state().events.record(
-        event_type=event_type, client_id_sent=client.client_id if client is not None else None,
-        client_pk=client.id if client is not None else None, endpoint=endpoint, method=None, outcome=outcome,
-        reason_code=reason_code, reason=reason, source_ip=source_ip, actor=actor,
-    )
-
-
-def record_change(client, event_type: str, reason: str, *, door: str, actor: str | None,
-                  source_ip: str | None = None) -> None:
-    """Record a change to an application (or a look at its secret): what, why, who, through which door."""
-    if door not in DOORS:
-        raise ValueError(f"unknown door {door!r}")
-    app_state().events.record(
-        event_type=event_type, client_id_sent=client.client_id, client_pk=client.id, endpoint=door,
-        method=None, outcome="success", reason_code=event_type, reason=reason, source_ip=source_ip, actor=actor,
-    )

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from models.auth_methods import CLIENT_CREDENTIALS, CLIENT_SECRET_BASIC, MACHINE_TO_MACHINE
 from models.credential import Credential
 from models.database import db
-from models.state import app_state
 from models.timeutil import UTCDateTime, utcnow
 
 _CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
@@ -69,21 +68,7 @@ class Client(ClientMixin, db.Model):
         "Credential", back_populates="client", cascade="all, delete-orphan", order_by="Credential.created_at"
     )
 
-    # --- the secret -------------------------------------------------------------------------
-
-    def issue_new_secret(self) -> str:
-        """Replace the secret. The old one stops working as soon as this commits (no grace period)."""
-        box = app_state().secret_box
-        secret = generate_client_secret()
-        self.secret_ciphertext = box.encrypt(secret)
-        self.secret_digest = box.digest(secret)
-        self.secret_rotated_at = utcnow()
-        return secret
-
-    def reveal_secret(self) -> str | None:
-        if self.secret_ciphertext is None:
-            return None
-        return app_state().secret_box.decrypt(self.secret_ciphertext)
+    # --- the secret (issued, revealed and checked by models/client_secrets.py) ----------------
 
     @property
     def has_secret(self) -> bool:
@@ -106,11 +91,7 @@ class Client(ClientMixin, db.Model):
         # Exact string match, RFC 6749 §3.1.2.3 and OAuth 2.0 Security BCP §4.1.3.
         return redirect_uri in self.callback_urls
 
-    def check_client_secret(self, client_secret):
-        """Constant-time comparison of keyed digests; False (never TypeError) when there is no secret."""
-        if self.secret_digest is None or not isinstance(client_secret, str):
-            return False
-        return app_state().secret_box.digest_matches(client_secret, self.secret_digest)
+    # check_client_secret: not used; our client_secret.py checks with models.client_secrets.
 
     def check_endpoint_auth_method(self, method, endpoint):
         # Unlike Authlib's mixin, the application's one method applies at every endpoint.

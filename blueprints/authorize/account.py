@@ -16,7 +16,8 @@ from blueprints.rate_limits import sign_in_limits
 from blueprints.security_headers import allow_form_redirect_to
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
-from models.auth_event import CONSENT_WITHDRAWN, USER_LOGIN, record_flow_event
+from models.audit import record_flow_event
+from models.auth_event import CONSENT_WITHDRAWN, USER_LOGIN
 from models.authorization import find_by_reference, revoke_what_user_gave_client
 
 ADMIN_HERE = ("Administrator accounts sign in to the dashboard, not to applications. "

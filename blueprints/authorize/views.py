@@ -34,7 +34,8 @@ from blueprints.rate_limits import authorize_limits
 from blueprints.security_headers import allow_form_redirect_to
 from models import Consent, PendingAuthorization, db
 from models.apis import find_api
-from models.auth_event import CONSENT_DENIED, CONSENT_GIVEN, record_flow_event
+from models.audit import record_flow_event
+from models.auth_event import CONSENT_DENIED, CONSENT_GIVEN
 from models.authorization import claim_pending_authorization, find_by_reference
 from models.timeutil import utcnow
 from models.tokens import token_digest

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Client, db
 from models.applications import find_application
-from models.auth_event import COMMAND_LINE, record_change
+from models.audit import record_change
+from models.auth_event import COMMAND_LINE
 from models.errors import ApplicationError
 from models.state import app_state
 

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from blueprints.dashboard.forms import sentence
 from models import Client, db
 from models.applications import find_application
-from models.auth_event import DASHBOARD, record_change
+from models.audit import record_change
+from models.auth_event import DASHBOARD
 from models.auth_methods import APP_TYPES
 from models.errors import ApplicationError
 

@@ -20,6 +20,7 @@ from blueprints.dashboard.forms import ChangeAuthMethodForm, sentence
 from models import db
 from models.applications import is_secret_dropped_by_switch, rotate_secret, set_auth_method
 from models.auth_methods import AUTH_METHODS, SECRET_METHODS
+from models.client_secrets import reveal_client_secret
 from models.errors import ApplicationError
 
 log = logging.getLogger("appcreds")
@@ -41,7 +42,7 @@ def credentials(client_id):
     if client.token_endpoint_auth_method not in SECRET_METHODS or not client.has_secret:
         return render_credentials(client)  # switched away in between: nothing to show
     try:
-        secret = client.reveal_secret()
+        secret = reveal_client_secret(client)
     except RuntimeError:
         return undecryptable(client)
     return render_credentials(client, revealed_secret=secret,
@@ -73,7 +74,7 @@ def reveal_secret(client_id):
     if client.token_endpoint_auth_method not in SECRET_METHODS or not client.has_secret:
         return render_credentials(client, status=400, reveal_error="This application has no client secret to reveal.")
     try:
-        client.reveal_secret()  # refuse here, before recording, when it cannot be decrypted
+        reveal_client_secret(client)  # refuse here, before recording, when it cannot be decrypted
     except RuntimeError:
         return undecryptable(client)
     record_action(client, "secret_revealed", "client secret revealed in the dashboard")

@@ -24,7 +24,8 @@ from models.applications import (
     update_application,
     update_authorization_request_policy,
 )
-from models.auth_event import MANAGEMENT_API, record_change
+from models.audit import record_change
+from models.auth_event import MANAGEMENT_API
 from models.auth_methods import CLIENT_SECRET_BASIC, JAR, MACHINE_TO_MACHINE, NONE
 from models.credential_registry import (
     add_certificate_credential,

@@ -11,6 +11,7 @@ from models.auth_event import (
     USER_LOGIN,
 )
 from models.auth_methods import CREDENTIAL_METHODS, JAR
+from models.client_secrets import reveal_client_secret
 from models.signing_keys import SIGNING_ALG
 
 AUTHORIZATION_REQUEST = "authorization_request"  # the event type of JAR/PAR checks at /authorize
@@ -43,7 +44,7 @@ def client_document(client: Client, with_secret: bool = False) -> dict:
         "jwt_configuration": {"alg": SIGNING_ALG},
     }
     if with_secret and client.has_secret:
-        document["client_secret"] = client.reveal_secret()
+        document["client_secret"] = reveal_client_secret(client)
     return document
 
 

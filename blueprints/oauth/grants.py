@@ -17,7 +17,8 @@ from blueprints.oauth.housekeeping import purge_now_and_then
 from blueprints.oauth.tokens import issue_access_token, sign_access_token, user_subject
 from models import AuthorizationCode, db
 from models.apis import find_api
-from models.auth_event import CODE_ISSUED, record_flow_event
+from models.audit import record_flow_event
+from models.auth_event import CODE_ISSUED
 from models.auth_methods import CONFIDENTIAL_METHODS, REFRESH_TOKEN, USER_FLOW_METHODS
 from models.authorization import claim_code, find_code
 from models.timeutil import utcnow

@@ -5,6 +5,7 @@ import pytest
 
 from models import User, db
 from models.applications import find_application
+from models.client_secrets import check_client_secret
 from tests.conftest import csrf_token_from
 from tests.dashboard.conftest import load, url
 
@@ -59,7 +60,7 @@ def test_anonymous_post_with_a_valid_token_changes_nothing(client, app, confiden
     response = client.post(url(client_id, "credentials/rotate"), data={"csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     with app.app_context():
-        assert find_application(client_id).check_client_secret(secret)  # not rotated
+        assert check_client_secret(find_application(client_id), secret)  # not rotated
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -4,6 +4,7 @@ import re
 import pytest
 
 from models import Client, db
+from models.client_secrets import reveal_client_secret
 from tests.dashboard.conftest import basic, load, token_with_basic, url
 from tests.factories import DEMO_API, TOKEN_URL, events, make_app
 
@@ -119,7 +120,7 @@ def test_create_page_never_shows_the_new_secret(client, dashboard, app):
     response = dashboard.post("/applications/new", GOOD)
     created = only_application(app)
     with app.app_context():
-        secret = db.session.get(Client, created.id).reveal_secret()
+        secret = reveal_client_secret(db.session.get(Client, created.id))
     assert secret not in client.get(response.headers["Location"]).get_data(as_text=True)
 
 

@@ -11,6 +11,7 @@ import binascii
 from urllib.parse import unquote_plus
 
 from blueprints.oauth.errors import ClientAuthFailure
+from models.client_secrets import check_client_secret
 
 
 def read_basic_credentials(headers) -> tuple[str, str] | None:
@@ -77,5 +78,5 @@ def authenticate_client_secret_post(client, request):
 def check_secret(client, secret: str) -> None:
     if not client.has_secret:
         raise ClientAuthFailure("no_secret", "the application has no client secret")
-    if not client.check_client_secret(secret):
+    if not check_client_secret(client, secret):
         raise ClientAuthFailure("wrong_secret", "the client secret does not match the current secret")

@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from blueprints.oauth.client_auth.private_key_jwt import purge_used_assertions
 from models import Credential, UsedAssertion, db
 from models.applications import find_application, set_auth_method
+from models.client_secrets import reveal_client_secret
 from models.credential_registry import delete_credential, find_credential, rename_credential
 from models.errors import CredentialError
 from models.timeutil import utcnow
@@ -653,7 +654,7 @@ def test_refuses_a_client_secret_from_a_private_key_jwt_application(client, app)
     register_key(app, client_id, make_rsa_key())
     with app.app_context():
         application = find_application(client_id)
-        secret = application.reveal_secret()
+        secret = reveal_client_secret(application)
         set_auth_method(application, "private_key_jwt")
         db.session.commit()
     response = client.post(TOKEN_URL, data={"grant_type": "client_credentials", "audience": DEMO_API,
