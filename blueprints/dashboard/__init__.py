@@ -9,12 +9,13 @@
     credential_sections.py Private Key JWT keys, mTLS certificates and subject DNs, certificate-bound
                            tokens, and every credential row's rename, expiry and delete
     jar_par_section.py     keys for signed authorization requests (JAR) and the JAR/PAR policy
+    guide.py               the guide: docs/guide/*.md rendered as dashboard pages
     forms.py, credential_forms.py   the forms, each input checked on its own field
 
 A route module imports common.py, credentials_tab.py and the forms, never another route module;
 this file imports the route modules so their routes are on `bp` before the app registers it.
 """
-from blueprints.dashboard import credential_sections, credentials, jar_par_section, views  # noqa: F401
+from blueprints.dashboard import credential_sections, credentials, guide, jar_par_section, views  # noqa: F401
 from blueprints.dashboard.common import bp
 
 __all__ = ["bp"]
