@@ -6,11 +6,13 @@ One module per command group, over the same domain layer as the dashboard (model
     clients.py      `clients`: applications, their secret, method and API grants
     credentials.py  `credentials`: registered keys, certificates and subject DNs
     keys.py         `keys`: the server's token-signing keys
+    key_pairs.py    `keys generate`: an RSA key pair (and certificate) for an application, on the user's side
 common.py loads an application, commits a change or prints the domain's refusal, and records
 every change to an application in its event log, as the dashboard does (door "cli").
 """
 from flask import Flask
 
+from blueprints.cli import key_pairs  # noqa: F401  (adds `keys generate` to keys_cli)
 from blueprints.cli.clients import clients_cli
 from blueprints.cli.credentials import credentials_cli
 from blueprints.cli.keys import keys_cli

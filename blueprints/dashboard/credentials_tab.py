@@ -18,6 +18,7 @@ from blueprints.dashboard.credential_forms import (
     RequestPolicyForm,
 )
 from blueprints.dashboard.forms import ChangeAuthMethodForm
+from blueprints.dashboard.try_it import try_it_context
 from models.auth_methods import (
     JAR,
     MACHINE_TO_MACHINE,
@@ -108,6 +109,7 @@ def unreferenced_context(client) -> dict:
 CREDENTIAL_SECTIONS = [
     ("dashboard/credentials/_secret.html", secret_context),
     ("dashboard/credentials/_method.html", method_context),
+    ("dashboard/credentials/_try_it.html", try_it_context),
     ("dashboard/credentials/_private_key_jwt.html", private_key_jwt_context),
     ("dashboard/credentials/_mtls.html", mtls_context),
     ("dashboard/credentials/_jar_par.html", jar_par_context),
