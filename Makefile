@@ -37,3 +37,15 @@ lint: install-test
 
 bench: install-test
 	$(BIN)/python bench/token_endpoint.py
+
+## make demo: set up, seed a demo tenant (one application per method, keys in instance/demo) and say what to run.
+## The examples use requests and PyJWT, which come with the test extras.
+.PHONY: demo
+demo: install-test
+	APPCREDS_ISSUER=$(APPCREDS_ISSUER) $(BIN)/flask --app app setup
+	APPCREDS_ISSUER=$(APPCREDS_ISSUER) $(BIN)/flask --app app demo seed
+	@echo
+	@echo "Serve it:          make run HOST=$(HOST) PORT=$(PORT)"
+	@echo "Then, in another terminal, any example (examples/README.md lists them all):"
+	@echo "                   $(BIN)/python examples/client_secret_basic.py"
+	@echo "The mTLS examples need the nginx edge in front of the server: examples/README.md, 'mTLS through the edge'."
