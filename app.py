@@ -29,6 +29,10 @@ DEFAULTS = {
     "APPCREDS_MAX_PUSHED_PER_CLIENT": 1000,          # unused PAR request_uris per application
     "APPCREDS_EVENT_FLUSH_SECONDS": 0.5,             # 0 writes each auth event at once
     "APPCREDS_EVENT_RETENTION_DAYS": 90,             # older events are deleted (models/auth_event.py); 0 keeps all
+    # The inspector: every check an attempt made (blueprints/oauth/inspection.py). Failures are always kept;
+    # successes at most once per application per this many seconds (0 keeps every one).
+    "APPCREDS_INSPECT_SUCCESSES_EVERY": 60,
+    "APPCREDS_INSPECTION_RETENTION_DAYS": 14,        # older inspections are cleared, their events kept; 0 keeps all
     # Private Key JWT (RFC 7523): see blueprints/oauth/client_auth/private_key_jwt.py
     "APPCREDS_ASSERTION_MAX_LIFETIME": 300,          # seconds, Auth0's limit
     "APPCREDS_CLOCK_SKEW": 10,                       # seconds allowed for iat/nbf in the future

@@ -15,7 +15,9 @@ be lost if a worker is killed with SIGKILL; a clean shutdown flushes.
 
 Events older than APPCREDS_EVENT_RETENTION_DAYS are deleted by the same thread, at most once
 an hour per process, in batches of EVENT_PURGE_BATCH rows, each its own short transaction, so
-no request waits behind one long DELETE (`purge_old_events`).
+no request waits behind one long DELETE (`purge_old_events`). Inspections (the `inspection`
+column) are cleared sooner, after APPCREDS_INSPECTION_RETENTION_DAYS, the same way
+(`purge_old_inspections`); the event itself stays.
 """
 import atexit
 import logging
@@ -24,7 +26,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.database import db
@@ -53,6 +55,11 @@ class AuthEvent(db.Model):
     reason = db.Column(db.Text, nullable=False)
     source_ip = db.Column(db.String(64), nullable=True)
     actor = db.Column(db.String(254), nullable=True)  # who made a change: a person, the command line, an application
+    # The inspector's record of an attempt: each check made, in order, with what it expected and saw, and the
+    # decoded JOSE header and claims or the certificate summary (blueprints/oauth/inspection.py). NULL when
+    # not kept. Deferred: lists of events never load it; `inspectable` says whether there is one.
+    inspection = db.deferred(db.Column(db.JSON(none_as_null=True), nullable=True))
+    inspectable = db.column_property(inspection.columns[0].isnot(None))
 
 
 # The doors through which an application can be changed; each records its changes with record_change.
@@ -174,7 +181,9 @@ class EventRecorder:
         self._next_purge = time.monotonic() + EVENT_PURGE_INTERVAL
         try:
             with self.app.app_context():
-                return purge_old_events(int(self.app.config["APPCREDS_EVENT_RETENTION_DAYS"]))
+                config = self.app.config
+                return (purge_old_events(int(config["APPCREDS_EVENT_RETENTION_DAYS"]))
+                        + purge_old_inspections(int(config["APPCREDS_INSPECTION_RETENTION_DAYS"])))
         except Exception:  # the next purge tries again; never take the request or the thread down
             log.exception("could not purge old auth events")
             return 0
@@ -195,3 +204,21 @@ def purge_old_events(retention_days: int, batch: int = EVENT_PURGE_BATCH) -> int
         deleted += len(ids)
         if len(ids) < batch:
             return deleted
+
+
+def purge_old_inspections(retention_days: int, batch: int = EVENT_PURGE_BATCH) -> int:
+    """Clear the inspection of events older than `retention_days` (0 keeps them), `batch` rows per transaction."""
+    if retention_days <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(days=retention_days)
+    cleared = 0
+    while True:
+        with db.engine.begin() as connection:
+            ids = connection.execute(select(AuthEvent.id).where(AuthEvent.created_at < cutoff,
+                                                                AuthEvent.inspection.isnot(None))
+                                     .order_by(AuthEvent.id).limit(batch)).scalars().all()
+            if ids:
+                connection.execute(update(AuthEvent).where(AuthEvent.id.in_(ids)).values(inspection=None))
+        cleared += len(ids)
+        if len(ids) < batch:
+            return cleared

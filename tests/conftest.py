@@ -11,7 +11,9 @@ import pytest
 from flask_migrate import upgrade
 
 from app import create_app
-from models import User, db
+from models import AuthEvent, User, db
+from models.state import app_state
+from tests.inspection_order import assert_truthful
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -61,7 +63,18 @@ def app(instance_path, app_config):
     app = _make_app(instance_path, **app_config)
     yield app
     with app.app_context():
+        assert_every_inspection_truthful()
         db.engine.dispose()
+
+
+def assert_every_inspection_truthful() -> None:
+    """After each test: every inspection it recorded names its failing check last, and claims no check
+    that was never made (tests/inspection_order.py). Every refusal test is thus an inspector test too."""
+    app_state().events.flush()
+    inspected = db.session.execute(db.select(AuthEvent).where(AuthEvent.inspectable)
+                                   .options(db.undefer(AuthEvent.inspection))).scalars()
+    for event in inspected:
+        assert_truthful(event)
 
 
 @pytest.fixture

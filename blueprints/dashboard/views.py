@@ -1,4 +1,4 @@
-"""Dashboard pages: the application list, create, settings, delete, API access, logs, and Endpoints.
+"""Dashboard pages: the application list, create, settings, delete, API access, and Endpoints.
 
 The Credentials tab (client secret, method switch, keys and certificates) is in credentials.py
 and the modules it names. Every page is for administrators only (common.require_admin); every
@@ -14,7 +14,7 @@ from blueprints.dashboard.forms import (
     EditApplicationForm,
     api_grants_form,
 )
-from models import AuthEvent, Client, db
+from models import Client, db
 from models.apis import builtin_apis
 from models.applications import (
     create_application,
@@ -23,12 +23,8 @@ from models.applications import (
     revoke_api_grant,
     update_application,
 )
-from models.credential_uploads import parse_expires_at
-from models.errors import CredentialError
 from models.state import app_state
 
-LOG_PAGE_SIZE = 50
-MAX_LOG_PAGE = 100_000  # past this the SQL offset would overflow long before any log is that long
 
 
 @bp.get("/")
@@ -172,51 +168,3 @@ def endpoints():
     return render_template("dashboard/endpoints.html", addresses=addresses, mtls_aliases=mtls_aliases,
                            mtls_enabled=bool(config.get("APPCREDS_EDGE_SECRET")),
                            signing_keys=app_state().signing_keys.summaries())
-
-
-# The Logs tab's filters: a query argument per column, each matched exactly.
-LOG_FILTERS = ("event_type", "outcome", "method", "endpoint")
-
-
-@bp.get("/applications/<client_id>/logs")
-def logs(client_id):
-    """This application's authentication attempts and credential actions, newest first, filtered as asked."""
-    client = load_application(client_id)
-    # Events are buffered per process; write ours now so the page shows the latest attempts.
-    app_state().events.flush()
-    page = max(1, min(request.args.get("page", 1, type=int), MAX_LOG_PAGE))
-    mine = AuthEvent.client_pk == client.id
-    filters = {name: request.args.get(name, "").strip() for name in LOG_FILTERS}
-    query = db.select(AuthEvent).where(mine)
-    for name, value in filters.items():
-        if value:
-            query = query.where(getattr(AuthEvent, name) == value)
-    since, until, time_errors = log_time_range(request.args.get("since", ""), request.args.get("until", ""))
-    if since:
-        query = query.where(AuthEvent.created_at >= since)
-    if until:
-        query = query.where(AuthEvent.created_at <= until)
-    query = query.order_by(AuthEvent.created_at.desc(), AuthEvent.id.desc())
-    pagination = db.paginate(query, page=page, per_page=LOG_PAGE_SIZE, error_out=False)
-    choices = {name: db.session.execute(db.select(getattr(AuthEvent, name)).where(mine).distinct()
-                                        .order_by(getattr(AuthEvent, name))).scalars().all()
-               for name in LOG_FILTERS}
-    filtered = {**filters, **{name: request.args.get(name, "").strip() for name in ("since", "until")}}
-    return render_template("dashboard/logs.html", client=client, pagination=pagination, active_tab="logs",
-                           choices=choices, filters=filtered, time_errors=time_errors,
-                           page_args={name: value for name, value in filtered.items() if value}), \
-        400 if time_errors else 200
-
-
-def log_time_range(since_text: str, until_text: str):
-    """The Logs tab's time range, UTC, as typed (YYYY-MM-DD HH:MM, or a date alone); a sentence per bad one."""
-    bounds, errors = [], {}
-    for name, text in (("since", since_text.strip()), ("until", until_text.strip())):
-        moment = None
-        if text:
-            try:
-                moment = parse_expires_at(text)
-            except CredentialError:
-                errors[name] = f"“{text[:40]}” is not a time: write it as YYYY-MM-DD HH:MM (UTC), or a date alone."
-        bounds.append(moment)
-    return bounds[0], bounds[1], errors

@@ -28,6 +28,7 @@ from flask import request as http_request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.oauth.errors import ClientRequestError
+from blueprints.oauth.inspection import passed
 from models.key_material import certificate_thumbprint
 
 MAX_CERTIFICATE_HEADER_BYTES = 4096  # Auth0's edge contract: the leaf only, at most 4096 bytes
@@ -74,6 +75,8 @@ def _read_edge_headers() -> EdgeResult:
     certificate, problem = _parse_forwarded_pem(raw)
     if problem:
         return EdgeResult(True, problem=("malformed_certificate_header", problem))
+    passed("the edge forwarded one certificate, once, that parses",
+           expected=f"at most {MAX_CERTIFICATE_HEADER_BYTES} bytes of URL-encoded PEM")
     verdict = http_request.headers.get(config["APPCREDS_MTLS_VERIFIED_HEADER"], "NONE")
     return EdgeResult(True, ClientCertificate(certificate, certificate_thumbprint(certificate), verdict))
 
@@ -85,13 +88,17 @@ def _request_came_through_edge() -> bool:
     sent = http_request.headers.get(config["APPCREDS_EDGE_SECRET_HEADER"], "")
     if not expected or not hmac.compare_digest(sent.encode("latin-1", "replace"), expected.encode()):
         return False
+    passed("the edge secret matches (constant-time comparison)")
     proxies = _trusted_proxies(config.get("APPCREDS_TRUSTED_PROXIES") or "")
     if not proxies:
         return True
     # The socket peer, even when ProxyFix has replaced REMOTE_ADDR with a forwarded address.
     environ = http_request.environ
     peer = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR") or environ.get("REMOTE_ADDR", "")
-    return is_trusted_proxy(peer, proxies)
+    if not is_trusted_proxy(peer, proxies):
+        return False
+    passed("the sender is a trusted proxy (APPCREDS_TRUSTED_PROXIES)", saw=peer)
+    return True
 
 
 class TrustedProxyFix:

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
+from blueprints.oauth import inspection
 from blueprints.oauth.housekeeping import purge_now_and_then
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
 from blueprints.oauth.request_resolution import (
@@ -24,6 +25,7 @@ from blueprints.oauth.request_resolution import (
     check_room_for,
     ignored_outside,
     record_request_failure,
+    record_request_object_checked,
     validate_parameters,
 )
 from models import PushedRequest, db
@@ -49,8 +51,9 @@ def push_authorization_request(server, oauth_request) -> tuple[int, dict, list]:
         try:
             parameters = check_request_object(client, form["request"], outer_client_id)
         except RequestObjectError as error:
-            record_request_failure(client, "par", error)
+            record_request_failure(client, "par", error, inspection.failed_document(error))
             raise
+        record_request_object_checked(client, "par")
         notes = ignored_outside(form, parameters, CLIENT_AUTH_PARAMETERS)
         signed = True
     else:

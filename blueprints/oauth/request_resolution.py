@@ -28,6 +28,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import current_app
 from flask import request as http_request
 
+from blueprints.oauth import inspection
 from blueprints.oauth.client_auth import query_client
 from blueprints.oauth.errors import LoggedOAuth2Error, TooManyRequestsError, printable
 from blueprints.oauth.request_objects import AUTHORIZATION_PARAMETERS, RequestObjectError, check_request_object
@@ -92,7 +93,7 @@ def resolve_authorization_request(query) -> ResolvedRequest:
         # named and registered outside is safe (never the object's, never a guess).
         unverifiable = isinstance(error, RequestObjectError | InvalidRequestUriError)
         if unverifiable:
-            record_request_failure(client, "authorize", error)
+            record_request_failure(client, "authorize", error, inspection.failed_document(error))
         error.redirect_uri = verified_redirect_uri(client, query, allow_default=not unverifiable)
         error.state = query.get("state")
         raise
@@ -107,6 +108,7 @@ def _resolve(client, query) -> ResolvedRequest:
         resolved = resolve_pushed_request(client, query)
     elif "request" in query:
         parameters = check_request_object(client, query["request"], query["client_id"])
+        record_request_object_checked(client, "authorize")
         resolved = ResolvedRequest(client, parameters, "request object",
                                    ignored_outside(query, parameters, ("client_id", "request")), signed=True)
     else:
@@ -194,13 +196,22 @@ def verified_redirect_uri(client, query, allow_default=True) -> str | None:
     return client.get_default_redirect_uri() if allow_default else None
 
 
-def record_request_failure(client, endpoint: str, error: OAuth2Error) -> None:
-    """Put a refused request object or request_uri on the application's Logs tab."""
+def record_request_failure(client, endpoint: str, error: OAuth2Error, checks: dict | None = None) -> None:
+    """Put a refused request object or request_uri on the application's Logs tab (`checks`: the inspector's)."""
     app_state().events.record(
         event_type="authorization_request", client_id_sent=client.client_id, client_pk=client.id,
         endpoint=endpoint, method=None, outcome="failure",
         reason_code=getattr(error, "reason_code", None) or error.error, reason=error.description or error.error,
-        source_ip=http_request.remote_addr)
+        source_ip=http_request.remote_addr, inspection=checks)
+
+
+def record_request_object_checked(client, endpoint: str) -> None:
+    """Put a request object that passed every check on the Logs tab, with the inspector's record of them."""
+    app_state().events.record(
+        event_type="authorization_request", client_id_sent=client.client_id, client_pk=client.id,
+        endpoint=endpoint, method=None, outcome="success", reason_code="request_object_verified",
+        reason="the signed request object passed every check", source_ip=http_request.remote_addr,
+        inspection=inspection.document())
 
 
 def _known_parameters(source) -> dict:

@@ -12,7 +12,8 @@ method (RFC 7591 §2 `token_endpoint_auth_method`). The steps, in order:
 4. refuse a mechanism that is not the application's method, or not allowed at this endpoint;
 5. run that method's check (CHECKS: client_secret.py, private_key_jwt.py, mtls.py, none.py),
    which starts from the loaded application and verifies only its own credential;
-6. record the attempt, good or bad, with its reason (models/auth_event.py).
+6. record the attempt, good or bad, with its reason (models/auth_event.py) and, for the
+   inspector, every check made on the way (inspection.py: each step below says `passed(...)`).
 
 Failures are rate-limited (blueprints/rate_limits.py FailureLimits): a client id or source
 with too many recent failures is refused with 429 right after step 1, before any check runs;
@@ -30,8 +31,10 @@ from authlib.oauth2.rfc6749 import InvalidClientError
 from flask import g
 from flask import request as http_request
 
+from blueprints.oauth import inspection
 from blueprints.oauth.client_auth import client_secret, mtls, none, private_key_jwt
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError, TooManyRequestsError
+from blueprints.oauth.inspection import passed
 from blueprints.rate_limits import failure_limits
 from models import Client
 from models.auth_methods import (
@@ -103,6 +106,7 @@ def authenticate(request, methods, endpoint: str, run_registered_hook: Callable)
     attempt = {"endpoint": endpoint, "method": None, "client_id_sent": None, "client": None,
                "grant_type": request.form.get("grant_type") if endpoint == "token" else None}
     request.client_auth_attempt = attempt  # the token request's own record names the same client and method
+    inspection.begin("client authentication")
     try:
         client = _authenticate(request, methods, endpoint, run_registered_hook, attempt)
     except (ClientAuthFailure, ClientRequestError, TooManyRequestsError) as error:
@@ -110,11 +114,13 @@ def authenticate(request, methods, endpoint: str, run_registered_hook: Callable)
             # RFC 6749 §5.2: a client that tried the Authorization header gets WWW-Authenticate,
             # whatever it sent there: an empty Basic value or another scheme is still an attempt.
             error.authorization_header_used = "Authorization" in request.headers
-        record_attempt(attempt, "failure", error.reason_code, error.reason)
+        inspection.failed(error)
+        record_attempt(attempt, "failure", error.reason_code, error.reason, inspection.document())
         if isinstance(error, ClientAuthFailure):
             failure_limits.count_failure(attempt.get("client_id_sent"))
         raise
-    record_attempt(attempt, "success", "authenticated", f"authenticated with {attempt['method']}")
+    kept = inspection.document() if inspection.keep_success(client.id) else None
+    record_attempt(attempt, "success", "authenticated", f"authenticated with {attempt['method']}", kept)
     return client
 
 
@@ -127,7 +133,9 @@ def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> C
     mechanism, client_id = presented
     attempt["method"] = mechanism.name
     attempt["client_id_sent"] = client_id
+    passed("one client authentication mechanism (RFC 6749 §2.3)", saw=mechanism.name)
     failure_limits.check(client_id)  # too many recent failures: 429 before any check runs
+    passed("not rate-limited after recent failures", saw=client_id)
     if not client_id:
         raise ClientRequestError("missing_client_id", f"client_id is required with {mechanism.name}")
 
@@ -136,6 +144,7 @@ def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> C
     if in_query:
         raise ClientRequestError("credentials_in_query",
                                  f"{in_query[0]} must be sent in the request body, not the query string")
+    passed("no credentials in the query string (RFC 6749 §2.3.1)")
 
     # A client_id in the body must name the same client as the credential (RFC 7521 §4.2 for assertions).
     body_client_id = request.form.get("client_id")
@@ -143,18 +152,23 @@ def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> C
         raise ClientAuthFailure(
             "client_id_mismatch",
             f"body client_id {body_client_id[:64]!r} differs from the credential's {client_id[:64]!r}")
+    if body_client_id is not None:
+        passed("body client_id names the same client", saw=body_client_id)
 
     client = query_client(client_id)
     if client is None:
         raise ClientAuthFailure("unknown_client", "no application has this client id (unknown or deleted)")
     attempt["client"] = client
+    passed("an application has this client id", saw=client.name)
 
     method = client.token_endpoint_auth_method
     if method not in mechanism.methods:
         raise ClientAuthFailure("method_not_registered",
                                 f"the application authenticates with {method}, the request used {mechanism.name}")
+    passed("the request uses the application's method", expected=method, saw=mechanism.name)
     if method not in methods:
         raise ClientAuthFailure("method_not_allowed_here", f"{method} is not accepted at the {endpoint} endpoint")
+    passed(f"{method} is accepted at the {endpoint} endpoint")
     attempt["method"] = method
 
     request.claimed_client = client  # what `authlib_hook` hands the method's check
@@ -191,7 +205,7 @@ def _presented_mechanisms(request, attempt):
     return fallback[0] if fallback else None
 
 
-def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str) -> None:
+def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str, checks: dict | None = None) -> None:
     client = attempt.get("client")
     sent = attempt.get("client_id_sent")
     grant_type = attempt.get("grant_type")
@@ -206,6 +220,7 @@ def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str) -
         reason_code=reason_code,
         reason=reason,
         source_ip=http_request.remote_addr,
+        inspection=checks,
     )
 
 

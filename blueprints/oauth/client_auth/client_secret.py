@@ -4,13 +4,15 @@ client_secret_basic: `Authorization: Basic base64(id ":" secret)`, where id and 
   form-urlencoded first (RFC 6749 §2.3.1 and Appendix B), so "+" decodes to a space.
 client_secret_post: `client_id` and `client_secret` in the request body (never the URI).
 Each check starts from the application the front door loaded and reads only the secret; it
-is compared as keyed digests in constant time (models/encryption.py).
+is compared as keyed digests in constant time (models/encryption.py). The inspector records that
+each check passed (blueprints/oauth/inspection.py), never the secret itself.
 """
 import base64
 import binascii
 from urllib.parse import unquote_plus
 
 from blueprints.oauth.errors import ClientAuthFailure
+from blueprints.oauth.inspection import passed
 from models.client_secrets import check_client_secret
 
 
@@ -62,6 +64,7 @@ def authenticate_client_secret_basic(client, request):
     if credentials is None:
         return None
     _client_id, secret = credentials
+    passed("Basic credentials decode: form-urlencoded id and secret (RFC 6749 §2.3.1)")
     check_secret(client, secret)
     return client
 
@@ -78,5 +81,7 @@ def authenticate_client_secret_post(client, request):
 def check_secret(client, secret: str) -> None:
     if not client.has_secret:
         raise ClientAuthFailure("no_secret", "the application has no client secret")
+    passed("the application has a client secret")
     if not check_client_secret(client, secret):
         raise ClientAuthFailure("wrong_secret", "the client secret does not match the current secret")
+    passed("the secret matches the current secret (keyed digests compared in constant time)")

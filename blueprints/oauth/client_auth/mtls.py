@@ -12,6 +12,7 @@ tls_client_auth (§2.1), in order: the edge verified the chain (SUCCESS); AppCre
 self_signed_tls_client_auth (§2.2): the certificate is within its validity period and its
   SHA-256 thumbprint equals that of a registered certificate. No CA is involved.
 The same certificate binds access tokens to the client (§3): see edge.binding_thumbprint.
+Each check that passes says so with `passed(...)` for the inspector (blueprints/oauth/inspection.py).
 """
 import hmac
 import os
@@ -24,6 +25,7 @@ from flask import current_app
 
 from blueprints.oauth.edge import ClientCertificate, presented_certificate
 from blueprints.oauth.errors import ClientAuthFailure
+from blueprints.oauth.inspection import passed, show_certificate
 from models.auth_methods import SELF_SIGNED_TLS_CLIENT_AUTH, TLS_CLIENT_AUTH
 from models.credential_registry import active_credentials
 from models.credential_uploads import distinguished_name_key, parse_distinguished_name
@@ -48,6 +50,7 @@ def authenticate_tls_client_auth(client, request):
     if presented.edge_verdict != "SUCCESS":
         raise ClientAuthFailure("certificate_not_ca_verified",
                                 f"the edge did not verify the certificate chain ({presented.edge_verdict[:80]})")
+    passed("the edge verified the certificate chain", expected="SUCCESS", saw=presented.edge_verdict)
     # ... and AppCreds checks again against its own bundle (defence in depth).
     check_chain_to_trusted_ca(presented.certificate)
     check_validity_period(presented.certificate)
@@ -62,11 +65,15 @@ def authenticate_tls_client_auth(client, request):
         raise ClientAuthFailure("subject_dn_mismatch",
                                 "the certificate subject DN matches no registered DN: "
                                 + certificate.subject.rfc4514_string()[:200])
+    passed("the subject DN equals a registered DN, RDN by RDN (RFC 8705 §2.1.2)",
+           saw=", ".join(f"{c.name}: {c.subject_dn}" for c in same_subject))
     # RFC 8705 §2.1: a DN registered with its issuing CA accepts that CA's certificates only.
     if not any(c.issuer_dn is None or same_distinguished_name(certificate.issuer, c.issuer_dn) for c in same_subject):
         raise ClientAuthFailure("issuer_mismatch",
                                 "the certificate's issuer is not the CA registered with its subject DN: "
                                 + certificate.issuer.rfc4514_string()[:200])
+    if any(c.issuer_dn is not None for c in same_subject):
+        passed("the issuer is the CA registered with that DN", saw=certificate.issuer.rfc4514_string())
     return client
 
 
@@ -76,12 +83,15 @@ def authenticate_self_signed_tls_client_auth(client, request):
     if presented is None:
         return None
     check_validity_period(presented.certificate)
-    registered = [c.thumbprint_sha256 for c in active_credentials(client, SELF_SIGNED_TLS_CLIENT_AUTH)]
+    registered = active_credentials(client, SELF_SIGNED_TLS_CLIENT_AUTH)
     if not registered:
         raise ClientAuthFailure("no_current_credential", "the application has no current certificate")
     # RFC 8705 §2.2: the certificate itself is the credential; compare its thumbprint.
-    if not any(hmac.compare_digest(presented.thumbprint, thumbprint) for thumbprint in registered):
+    matching = next((c for c in registered if hmac.compare_digest(presented.thumbprint, c.thumbprint_sha256)), None)
+    if matching is None:
         raise ClientAuthFailure("certificate_mismatch", "the certificate is not one registered for the application")
+    passed("the certificate's SHA-256 thumbprint matches a registered certificate (RFC 8705 §2.2)",
+           saw=f"{matching.name} ({presented.thumbprint})")
     return client
 
 
@@ -91,6 +101,8 @@ def trusted_certificate() -> ClientCertificate | None:
     edge = presented_certificate()
     if edge.problem:
         raise ClientAuthFailure(*edge.problem)
+    if edge.certificate is not None:
+        show_certificate(edge.certificate)
     return edge.certificate
 
 
@@ -106,6 +118,7 @@ def check_extended_key_usage(certificate: x509.Certificate) -> None:
     if ExtendedKeyUsageOID.CLIENT_AUTH not in usages and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in usages:
         raise ClientAuthFailure("not_for_client_auth",
                                 "the certificate's extended key usage does not include clientAuth")
+    passed("the extended key usage includes clientAuth (RFC 5280 §4.2.1.12)")
 
 
 def check_validity_period(certificate: x509.Certificate) -> None:
@@ -114,6 +127,8 @@ def check_validity_period(certificate: x509.Certificate) -> None:
         raise ClientAuthFailure("certificate_not_yet_valid", "the client certificate is not yet valid")
     if now > certificate.not_valid_after_utc:
         raise ClientAuthFailure("certificate_expired", "the client certificate has expired")
+    passed("the certificate is within its validity period",
+           saw=f"{certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d}")
 
 
 # --- distinguished names and chains ----------------------------------------------------------
@@ -145,6 +160,7 @@ def check_chain_to_trusted_ca(certificate: x509.Certificate) -> None:
     except verification.VerificationError as error:
         raise ClientAuthFailure("certificate_chain_invalid",
                                 f"the certificate does not chain to a trusted CA: {str(error)[:120]}") from None
+    passed("the chain verifies against AppCreds' own CA bundle (APPCREDS_MTLS_CA_BUNDLE)")
 
 
 @lru_cache(maxsize=4)

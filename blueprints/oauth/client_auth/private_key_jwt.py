@@ -11,6 +11,8 @@ front door loaded (named by the assertion's `sub`) and checks, in this order:
 5. replay: the jti is stored once per application under a unique constraint - only now, so a
    forged assertion cannot burn someone else's jti.
 Header parameters that point at keys (jku, x5u, jwk, x5c) are ignored, never fetched.
+Each check that passes says so with `passed(...)` for the inspector (blueprints/oauth/inspection.py);
+one that fails raises, and the front door records it.
 """
 import logging
 import time
@@ -18,11 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, url_for
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.oauth.errors import ClientAuthFailure
 from blueprints.oauth.housekeeping import at_most_every
+from blueprints.oauth.inspection import passed, show_jose
 from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
 from models import UsedAssertion, db
 from models.auth_methods import KEY_ALGORITHMS, PRIVATE_KEY_JWT
@@ -63,14 +66,17 @@ def read_assertion(form) -> Assertion:
     # RFC 7521 §4.2: client_assertion_type MUST be this URN for a JWT (RFC 7523 §2.2).
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise _shape("wrong_assertion_type", f"client_assertion_type must be {ASSERTION_TYPE}")
+    passed("client_assertion_type is jwt-bearer (RFC 7523 §2.2)")
     value = form.get("client_assertion") or ""
     # RFC 7521 §4.2: client_assertion is REQUIRED.
     if not value:
         raise _shape("malformed_assertion", "client_assertion is required")
     # A bound on what we parse at all.
     max_bytes = int(current_app.config["APPCREDS_ASSERTION_MAX_BYTES"])
-    if len(value.encode("utf-8", "surrogatepass")) > max_bytes:
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise _shape("assertion_too_large", f"client_assertion may have at most {max_bytes} bytes")
+    passed("client_assertion within the size limit", expected=f"at most {max_bytes} bytes", saw=f"{size} bytes")
     # RFC 7523 §2.2: one JWT, signed (RFC 7515 §7.1 compact form: three base64url parts; a JWE has five).
     parts = value.split(".")
     is_compact = len(parts) == 3 and all(BASE64URL.fullmatch(part) for part in parts)
@@ -80,13 +86,16 @@ def read_assertion(form) -> Assertion:
     header, claims = json_object(parts[0]), json_object(parts[1])
     if header is None or claims is None:
         raise _shape("malformed_assertion", "the client_assertion header and payload must be JSON objects")
+    show_jose("client assertion", header, claims)
     # RFC 7515 §4.1.4: kid, when present, is a string.
     if "kid" in header and not isinstance(header["kid"], str):
         raise _shape("malformed_assertion", "the client_assertion kid must be a string")
+    passed("one compact JWS: header and payload JSON objects, kid (if any) a string (RFC 7515 §7.1)")
     # Auth0's limits: iss, sub and jti have at most 64 characters.
     for name in ("iss", "sub", "jti"):
         if isinstance(claims.get(name), str) and len(claims[name]) > MAX_CLAIM_LENGTH:
             raise _shape("claim_too_long", f"iss, sub and jti may have at most {MAX_CLAIM_LENGTH} characters")
+    passed(f"iss, sub and jti at most {MAX_CLAIM_LENGTH} characters (Auth0)")
     return Assertion(header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)
 
 
@@ -122,6 +131,7 @@ def check_header(header: dict) -> None:
         raise _shape("alg_not_allowed",
                      f"the client_assertion alg must be one of {', '.join(KEY_ALGORITHMS)}",
                      f"header alg {_show(alg)} is not allowed")
+    passed("alg is on the allow-list (RFC 8725 §3.1)", expected=" or ".join(KEY_ALGORITHMS), saw=alg)
     # RFC 8725 §3.11: a JWT of another kind (e.g. oauth-authz-req+jwt, a signed authorization
     # request, RFC 9101 §10.8) must never pass as a client assertion.
     typ = header.get("typ")
@@ -129,9 +139,11 @@ def check_header(header: dict) -> None:
                             not in ACCEPTED_TYPES):
         raise _shape("wrong_typ", "the client_assertion typ must be JWT or client-authentication+jwt",
                      f"header typ {_show(typ)} is not a client assertion")
+    passed("typ, if any, says a client assertion (RFC 8725 §3.11)", saw=typ)
     # RFC 7515 §4.1.11: extensions listed in crit MUST be understood; we understand none.
     if "crit" in header:
         raise _shape("crit_not_supported", "the client_assertion crit header parameter is not supported")
+    passed("no crit header parameter (RFC 7515 §4.1.11)")
 
 
 # --- 3. key and signature ------------------------------------------------------------------------
@@ -152,10 +164,15 @@ def check_signature(client, assertion: Assertion) -> None:
     if keys.problem is KeyProblem.ALG_MISMATCH:
         raise ClientAuthFailure("alg_mismatch", f"no key{' with this kid' if kid else ''} is registered "
                                                 f"for {header['alg']}")
+    passed("a current key of the application, named by the kid if any, registered for the header's alg",
+           expected=f"kid {kid}, {header['alg']}" if kid else header["alg"],
+           saw=", ".join(f"{c.name} (kid {c.kid})" for c in keys.candidates))
     # RFC 7523 §3 item 9: the JWT MUST be digitally signed; the signature MUST verify.
-    if not any(is_valid_signature(c, header["alg"], assertion) for c in keys.candidates):
+    verified_by = next((c for c in keys.candidates if is_valid_signature(c, header["alg"], assertion)), None)
+    if verified_by is None:
         raise ClientAuthFailure("bad_signature", f"the signature does not verify with {len(keys.candidates)} "
                                                  f"registered key(s)")
+    passed("the signature verifies (RFC 7523 §3 item 9)", saw=f"key {verified_by.name} (kid {verified_by.kid})")
 
 
 def is_valid_signature(credential, alg: str, assertion: Assertion) -> bool:
@@ -168,17 +185,22 @@ def check_claims(client, claims: dict, form) -> None:
     # RFC 7523 §3 item 1: iss MUST be the client id.
     if claims.get("iss") != client.client_id:
         raise ClientAuthFailure("iss_mismatch", f"iss {_show(claims.get('iss'))} is not the client id")
+    passed("iss is the client id (RFC 7523 §3 item 1)", expected=client.client_id, saw=claims.get("iss"))
     # RFC 7523 §3 item 2.B: for client authentication, sub MUST be the client id.
     if claims.get("sub") != client.client_id:
         raise ClientAuthFailure("sub_mismatch", f"sub {_show(claims.get('sub'))} is not the client id")
+    passed("sub is the client id (RFC 7523 §3 item 2.B)", expected=client.client_id, saw=claims.get("sub"))
     # RFC 7521 §4.2: a client_id sent with the assertion MUST identify the same client.
     if "client_id" in form and form["client_id"] != client.client_id:
         raise ClientAuthFailure("client_id_mismatch", "body client_id differs from the assertion's sub")
+    if "client_id" in form:
+        passed("body client_id is the assertion's sub (RFC 7521 §4.2)", saw=form["client_id"])
     check_audience(claims.get("aud"))
     check_times(claims)
     # RFC 7523 §3 item 7, RFC 7519 §4.1.7: a jti is required, so the assertion can be used once.
     if not isinstance(claims.get("jti"), str) or not claims["jti"]:
         raise ClientAuthFailure("missing_jti", "the assertion has no jti (a non-empty string)")
+    passed("jti is present (RFC 7523 §3 item 7)", saw=claims["jti"])
 
 
 def check_audience(aud) -> None:
@@ -192,6 +214,8 @@ def check_audience(aud) -> None:
         raise ClientAuthFailure("aud_mismatch", "aud is an array; it must be the issuer string")
     if aud not in accepted:
         raise ClientAuthFailure("aud_mismatch", f"aud {_show(aud)} is not the issuer {issuer!r}")
+    passed("aud is the issuer, one string compared exactly (RFC 7523 §3 item 3)", expected=" or ".join(accepted),
+           saw=aud)
 
 
 def check_times(claims: dict) -> None:
@@ -201,22 +225,30 @@ def check_times(claims: dict) -> None:
     # RFC 7523 §3 item 4: exp is required.
     if not is_numeric_date(exp):
         raise ClientAuthFailure("missing_exp", f"exp {_show(exp)} is missing or not a NumericDate")
+    passed("exp is a NumericDate (RFC 7523 §3 item 4)", saw=exp)
     # RFC 7519 §4.1.5-6: iat and nbf, when present, are NumericDates.
     if any(value is not None and not is_numeric_date(value) for value in (iat, nbf)):
         raise ClientAuthFailure("malformed_claim", "iat or nbf is not a NumericDate")
+    passed("iat and nbf, if any, are NumericDates (RFC 7519 §4.1.5-6)")
     # RFC 7523 §3 item 4: the assertion MUST be rejected once exp has passed.
     if now >= exp:
         raise ClientAuthFailure("expired", f"exp passed {now - exp:.0f} s ago")
+    passed("exp has not passed", saw=f"expires in {exp - now:.0f} s")
     # Auth0: a client assertion lives at most 5 minutes (exp - iat, or exp - now without iat).
     lifetime = exp - (iat if iat is not None else now)
     if lifetime > max_lifetime:
         raise ClientAuthFailure("lifetime_too_long", f"lifetime {lifetime:.0f} s exceeds {max_lifetime} s")
+    passed("lifetime within the limit (Auth0)", expected=f"at most {max_lifetime} s", saw=f"{lifetime:.0f} s")
     # RFC 7523 §3 item 6, Auth0: iat may be at most the clock skew in the future.
     if iat is not None and iat > now + skew:
         raise ClientAuthFailure("issued_in_future", f"iat is {iat - now:.0f} s in the future")
+    if iat is not None:
+        passed("iat not in the future, give or take the clock skew (RFC 7523 §3 item 6)", saw=iat)
     # RFC 7523 §3 item 5: not before nbf, give or take the clock skew.
     if nbf is not None and nbf > now + skew:
         raise ClientAuthFailure("not_yet_valid", f"nbf is {nbf - now:.0f} s in the future")
+    if nbf is not None:
+        passed("nbf has come, give or take the clock skew (RFC 7523 §3 item 5)", saw=nbf)
 
 
 # --- 5. replay -----------------------------------------------------------------------------------
@@ -233,7 +265,9 @@ def record_jti(client, claims: dict) -> None:
     if not _insert_jti(client.id, jti, expires_at):
         # Taken. A record whose time is up protects nothing any more: drop it and try once more.
         if not _delete_expired_jti(client.id, jti) or not _insert_jti(client.id, jti, expires_at):
-            raise ClientAuthFailure("replayed", "assertion already used")
+            raise ClientAuthFailure("replayed", f"jti {_show(jti)} already used: replay refused (its record is "
+                                                f"kept until {_jti_kept_until(client.id, jti)})")
+    passed("jti not used before, now recorded once (RFC 7523 §3 item 7)", saw=jti)
     purge_used_assertions_now_and_then()
 
 
@@ -253,6 +287,15 @@ def _delete_expired_jti(client_pk: int, jti: str) -> bool:
     with db.engine.begin() as connection:
         return connection.execute(delete(table).where(table.c.client_pk == client_pk, table.c.jti == jti,
                                                       table.c.expires_at <= utcnow())).rowcount == 1
+
+
+def _jti_kept_until(client_pk: int, jti: str) -> str:
+    """When the record of a used jti expires (UTC), for the reason of a refused replay."""
+    table = UsedAssertion.__table__
+    with db.engine.connect() as connection:
+        expires_at = connection.execute(select(table.c.expires_at).where(table.c.client_pk == client_pk,
+                                                                         table.c.jti == jti)).scalar()
+    return f"{expires_at:%H:%M:%S} UTC" if expires_at is not None else "its exp"
 
 
 @at_most_every(PURGE_INTERVAL)
