@@ -6,12 +6,15 @@ token with the new secret from /oauth/token, and finds the attempts on the Logs 
 Chromium is Debian's package (/usr/bin/chromium, `apt-get install chromium`), driven through
 the Playwright Python package; Playwright's own browser downloads are never used.
 """
+import json
 import os
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
 
@@ -407,3 +410,86 @@ def test_end_user_pages_are_accessible(sync_playwright, end_user_server, axe):
             check_page(page, axe, "24-not-found")
         finally:
             browser.close()
+
+# --- the inspector: a refused attempt's checks, without JavaScript, with no secret and no key -------
+# The application and its key are made the way a user makes them (`clients create`, `keys generate`,
+# `credentials add` on the command line); the token request is real HTTP from outside the server.
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def cli(server, instance, *args):
+    """`flask --app app ...` on the server's instance, with its issuer (so the demo API is its own)."""
+    return flask_cli(instance, *args, env={"APPCREDS_ISSUER": server + "/"})
+
+
+@pytest.fixture
+def browser(sync_playwright, server):  # a browser for pages with and without JavaScript
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser, server, javascript=True):
+    page = browser.new_context(base_url=server, java_script_enabled=javascript,
+                               viewport={"width": 1200, "height": 900}).new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def test_a_refused_assertion_is_inspected_in_the_browser(browser, server, axe, tmp_path):
+    instance = tmp_path / "instance"  # the `server` fixture's instance folder
+    api = server + "/api/demo/"
+    created = json.loads(cli(server, instance, "clients", "create", "Inspected job", "--app-type",
+                             "non_interactive", "--grant", api, "--scope", "read:demo", "--json").stdout)
+    client_id, secret = created["client_id"], created["client_secret"]
+    cli(server, instance, "keys", "generate", "laptop-2026", "--out", str(tmp_path / "keys"))
+    cli(server, instance, "credentials", "add", client_id, "--use", "private_key_jwt", "--name", "laptop-2026",
+        "--pem", str(tmp_path / "keys" / "laptop-2026.pub.pem"))
+    cli(server, instance, "clients", "set-method", client_id, "private_key_jwt")
+    private_key = (tmp_path / "keys" / "laptop-2026.key").read_text()
+
+    # An assertion for the wrong audience: the client is told only invalid_client.
+    now = int(time.time())
+    assertion = jwt.encode({"iss": client_id, "sub": client_id, "aud": "https://other.example/", "iat": now,
+                            "exp": now + 60, "jti": uuid.uuid4().hex}, private_key, algorithm="RS256")
+    response = requests.post(server + "/oauth/token", timeout=10, data={
+        "grant_type": "client_credentials", "audience": api, "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion})
+    assert response.json() == {"error": "invalid_client", "error_description": "client authentication failed"}
+
+    # Without JavaScript: sign in, open the Logs tab, follow the refused attempt to its checks.
+    page = new_page(browser, server, javascript=False)
+    sign_in(page)
+    page.goto(f"/applications/{client_id}/logs")
+    page.get_by_role("link", name="Every check, in order").first.click()
+    page.get_by_role("heading", name="Checks of the client authentication, in the order the server made them"
+                     ).wait_for()
+    checks = page.locator("ol.checks > li").all_inner_texts()
+    assert checks[-1].startswith("✗ failed") and "aud_mismatch" in checks[-1] and "other.example" in checks[-1]
+    assert all(check.startswith("✓ passed") for check in checks[:-1])
+    assert any("the signature verifies" in check and "laptop-2026" in check for check in checks)
+    assert not any("jti not used before" in check for check in checks)  # never reached
+    page.get_by_role("heading", name="The client assertion, decoded").wait_for()
+    html = page.content()
+    assert assertion.split(".")[2] not in html  # never the signature
+    assert "PRIVATE KEY" not in html and secret not in html
+
+    # The tenant-wide list filters with a plain form submit, then links to the same page.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="All logs").click()
+    page.get_by_label("Outcome").select_option("failure")
+    page.get_by_role("button", name="Show").click()
+    assert "outcome=failure" in page.url
+    page.get_by_role("link", name="Every check, in order").first.click()
+    assert page.locator("ol.checks > li").count() == len(checks)
+
+    # With JavaScript, as most people see it: no serious accessibility problem on either page.
+    page = new_page(browser, server)
+    sign_in(page)
+    page.goto("/logs")
+    check_page(page, axe, "20-all-logs")
+    page.get_by_role("link", name="Every check, in order").first.click()
+    check_page(page, axe, "21-inspector")
