@@ -12,6 +12,7 @@ from blueprints.issuer_host import init_issuer_host_check
 from blueprints.management_api.errors import http_error_response
 from blueprints.oauth.client_auth import record_rejected_request
 from blueprints.oauth.errors import printable
+from blueprints.oauth.inspection import init_inspection
 from blueprints.rate_limits import init_rate_limits, retry_after
 from blueprints.request_bodies import discard_request_body
 from blueprints.security_headers import init_security_headers
@@ -39,6 +40,7 @@ def register_blueprints(app: Flask) -> None:
     init_security_headers(app)  # framing, CSP, caching, HSTS: blueprints/security_headers.py
     init_rate_limits(app)  # sign-in, /authorize, PAR, failed client authentication: blueprints/rate_limits.py
     init_issuer_host_check(app)  # one log warning when a request's host is not the issuer's
+    init_inspection(app)  # each request's inspector record ends with it: blueprints/oauth/inspection.py
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 

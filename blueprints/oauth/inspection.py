@@ -13,16 +13,18 @@ so it can never disagree with the decision:
   header and claims (never the signature), or a summary of the client certificate.
 
 Nothing secret is recorded: a check of a client secret says only that it matched or not, and
-the server never holds a private key. The record lives in this request (`flask.g`) until
-`document()` turns it into the JSON stored with the event (models/auth_event.py `inspection`).
+the server never holds a private key. The record lives in this request (a ContextVar, cleared
+when the request ends: cheaper on the token endpoint than flask.g) until `document()` turns it
+into the JSON stored with the event (models/auth_event.py `inspection`).
 Failures are always kept; successes at most once per application per
 APPCREDS_INSPECT_SUCCESSES_EVERY seconds (`keep_success`), so a token costs a few list appends.
 """
 import json
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from flask import current_app, g
+from flask import Flask, current_app
 
 MAX_SHOWN = 300           # characters of one value shown in a check
 _NOT_GIVEN = object()     # a check that expected or saw nothing worth showing
@@ -36,25 +38,29 @@ class Inspection:
     certificate: object | None = None              # the edge's ClientCertificate
 
 
+_current: ContextVar[Inspection | None] = ContextVar("appcreds_inspection", default=None)
+
+
+def init_inspection(app: Flask) -> None:
+    """Forget each request's record when the request ends (a thread serves many requests)."""
+    app.teardown_request(lambda _error: _current.set(None))
+
+
 def begin(subject: str) -> None:
     """Start recording the checks of one attempt in this request."""
-    g.appcreds_inspection = Inspection(subject)
-
-
-def current() -> Inspection | None:
-    return g.get("appcreds_inspection")
+    _current.set(Inspection(subject))
 
 
 def passed(check: str, saw=_NOT_GIVEN, expected=_NOT_GIVEN) -> None:
     """Record that `check` was made and passed; call it right after the code that checked."""
-    inspection = g.get("appcreds_inspection")
+    inspection = _current.get()
     if inspection is not None:
         inspection.checks.append(("pass", check, saw, expected))
 
 
 def failed(error) -> None:
     """Record the check that failed: the error it raised (a LoggedOAuth2Error's reason code and reason)."""
-    inspection = g.get("appcreds_inspection")
+    inspection = _current.get()
     if inspection is not None:
         reason_code = getattr(error, "reason_code", None) or getattr(error, "error", None) or type(error).__name__
         inspection.checks.append(("fail", reason_code, getattr(error, "reason", None) or str(error)))
@@ -68,14 +74,14 @@ def failed_document(error) -> dict | None:
 
 def show_jose(what: str, header: dict, claims: dict) -> None:
     """Keep the decoded header and claims of a JWT the request presented (never its signature)."""
-    inspection = g.get("appcreds_inspection")
+    inspection = _current.get()
     if inspection is not None:
         inspection.jose = (what, header, claims)
 
 
 def show_certificate(presented) -> None:
     """Keep the client certificate the edge forwarded, summarised only if the record is kept."""
-    inspection = g.get("appcreds_inspection")
+    inspection = _current.get()
     if inspection is not None:
         inspection.certificate = presented
 
@@ -98,7 +104,7 @@ def keep_success(client_pk) -> bool:
 
 def document() -> dict | None:
     """This request's record as the JSON stored with its event, or None when nothing was recorded."""
-    inspection = g.get("appcreds_inspection")
+    inspection = _current.get()
     if inspection is None:
         return None
     checks = []
