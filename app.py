@@ -19,6 +19,7 @@ DEFAULTS = {
     "APPCREDS_ISSUER": "http://127.0.0.1:5000/",
     "APPCREDS_DEFAULT_AUDIENCE": "",
     "APPCREDS_ACCESS_TOKEN_LIFETIME": 3600,          # seconds
+    "APPCREDS_ACCESS_TOKEN_ALG": "RS256",            # or PS256, ES256, EdDSA (models/signing_keys.py)
     # The authorization-code flow: see blueprints/oauth/grants.py and blueprints/authorize/
     "APPCREDS_AUTHORIZATION_CODE_LIFETIME": 60,      # seconds; one-time codes (RFC 6749 §4.1.2: short)
     "APPCREDS_REFRESH_TOKEN_LIFETIME": 30 * 24 * 3600,  # seconds, for a whole rotating family
@@ -114,6 +115,10 @@ def load_configuration(app: Flask, overrides: dict) -> None:
     if app.config["APPCREDS_ISSUER"].startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["APPCREDS_MAX_BODY_BYTES"])
+    # Refuse to start with an algorithm no key can be made for, rather than fail at the first token.
+    from models.signing_keys import check_access_token_alg
+
+    check_access_token_alg(app.config["APPCREDS_ACCESS_TOKEN_ALG"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

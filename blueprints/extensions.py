@@ -54,7 +54,8 @@ class BrowserOnlySessionInterface(SecureCookieSessionInterface):
 def init_extensions(app: Flask) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    ensure_instance_files(instance)
+    ensure_instance_files(instance, app.config["APPCREDS_ACCESS_TOKEN_ALG"],
+                          int(app.config["APPCREDS_ACCESS_TOKEN_LIFETIME"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = read_session_key(instance)
     encryption_key = app.config.get("APPCREDS_ENCRYPTION_KEY") or read_encryption_key(instance)

@@ -2,7 +2,8 @@
 
 The checks any resource server makes of an RFC 9068 JWT access token, in order:
 1. RFC 6750 §2.1: `Authorization: Bearer <token>`, nothing else;
-2. the signature, with the server's published signing keys (RS256 only);
+2. the signature, with the published key the header's kid names, and only with the algorithm that key
+   is published with (RFC 8725 §3.1; any of APPCREDS_ACCESS_TOKEN_ALG's: RS256, PS256, ES256, EdDSA);
 3. RFC 9068 §4: `typ` is at+jwt, `iss` is this issuer, `aud` names this API, `exp` is in the future;
 4. RFC 7009: the token was not revoked;
 5. RFC 8705 §3.2: a certificate-bound token (`cnf.x5t#S256`) comes with that certificate through
@@ -12,12 +13,9 @@ import hmac
 import time
 
 from flask import current_app, request
-from joserfc import jwt
-from joserfc.errors import JoseError
 
 from blueprints.oauth.edge import binding_thumbprint
-from models.signing_keys import SIGNING_ALG
-from models.state import app_state
+from blueprints.oauth.tokens import verify_access_token_signature
 from models.tokens import is_access_token_revoked
 
 
@@ -35,11 +33,9 @@ def bearer_token() -> str | None:
 
 def validate_access_token(token: str, audience: str) -> dict:
     """Return the claims of a valid access token for `audience`, or raise InvalidToken."""
-    keys = app_state().signing_keys.public_key_set()
-    try:
-        decoded = jwt.decode(token, keys, algorithms=[SIGNING_ALG])
-    except (JoseError, ValueError):
-        raise InvalidToken("the token is malformed or its signature does not verify") from None
+    decoded = verify_access_token_signature(token)
+    if decoded is None:
+        raise InvalidToken("the token is malformed or its signature does not verify")
     header, claims = decoded.header, decoded.claims
     # RFC 9068 §4: reject anything but an access token (typ at+jwt), from our issuer, for this API.
     if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):

@@ -1,7 +1,8 @@
 """The per-deployment secrets in the instance folder, created on first use with mode 0600.
 
 `secret_key` (Flask's session key), `encryption.key` (Fernet, client secrets at rest) and
-`signing-keys.json` (the token-signing keys). Only their paths are ever logged.
+`signing-keys.json` (the token-signing keys, with a current key of the configured algorithm).
+Only their paths are ever logged.
 """
 import logging
 import os
@@ -14,7 +15,7 @@ from models.signing_keys import ensure_key_file
 log = logging.getLogger("appcreds")
 
 
-def ensure_instance_files(instance: Path) -> list[Path]:
+def ensure_instance_files(instance: Path, access_token_alg: str, access_token_lifetime: int) -> list[Path]:
     """Create each missing secret file (race-safe between workers); return the ones created."""
     created = []
     for name, make in (
@@ -31,7 +32,7 @@ def ensure_instance_files(instance: Path) -> list[Path]:
         with os.fdopen(fd, "wb") as handle:
             handle.write(make())
         created.append(path)
-    if ensure_key_file(instance / "signing-keys.json"):
+    if ensure_key_file(instance / "signing-keys.json", access_token_alg, access_token_lifetime):
         created.append(instance / "signing-keys.json")
     for path in created:
         log.info("created %s (mode 0600)", path)

@@ -15,6 +15,12 @@ keys_cli = AppGroup("keys", help="The server's token-signing keys.")
 
 @keys_cli.command("rotate")
 def rotate_signing_key():
-    """next -> current -> previous, plus a new next key. Verifiers already have the new current."""
-    new_current = rotate_key_file(Path(current_app.instance_path) / "signing-keys.json")
-    click.echo(f"signing with {new_current['kid']}")
+    """next -> current -> previous, plus a new next key, all of APPCREDS_ACCESS_TOKEN_ALG.
+
+    Verifiers already have the new current key (it was published as next), unless the algorithm
+    changed: a next key of another algorithm is replaced by a new current one.
+    """
+    new_current = rotate_key_file(Path(current_app.instance_path) / "signing-keys.json",
+                                  current_app.config["APPCREDS_ACCESS_TOKEN_ALG"],
+                                  int(current_app.config["APPCREDS_ACCESS_TOKEN_LIFETIME"]))
+    click.echo(f"signing with {new_current['kid']} ({new_current['alg']})")

@@ -12,7 +12,6 @@ from models.auth_event import (
 )
 from models.auth_methods import CREDENTIAL_METHODS, JAR
 from models.client_secrets import reveal_client_secret
-from models.signing_keys import SIGNING_ALG
 
 AUTHORIZATION_REQUEST = "authorization_request"  # the event type of JAR/PAR checks at /authorize
 
@@ -41,7 +40,8 @@ def client_document(client: Client, with_secret: bool = False) -> dict:
         "par_request_expiry": client.par_request_expiry,
         "require_proof_of_possession": bool(client.require_proof_of_possession),
         "require_pkce": bool(client.require_pkce),  # AppCreds' own (schemas.py REQUIRE_PKCE_DESCRIPTION)
-        "jwt_configuration": {"alg": SIGNING_ALG},
+        # Auth0's ID-token algorithm (schemas.JwtConfiguration), not APPCREDS_ACCESS_TOKEN_ALG's: no ID tokens here.
+        "jwt_configuration": {"alg": "RS256"},
     }
     if with_secret and client.has_secret:
         document["client_secret"] = reveal_client_secret(client)

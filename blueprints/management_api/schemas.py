@@ -166,7 +166,8 @@ class SignedRequestObjectUpdate(Body):
 
 
 class JwtConfiguration(Body):
-    """Auth0 requires alg RS256 before client_authentication_methods; AppCreds signs tokens with RS256 only."""
+    """Auth0 requires alg RS256 before client_authentication_methods. It is the ID-token algorithm, and AppCreds
+    issues no ID tokens, so RS256 is the only value (access tokens follow APPCREDS_ACCESS_TOKEN_ALG)."""
 
     alg: Literal["RS256"]
 

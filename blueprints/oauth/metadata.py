@@ -5,7 +5,7 @@ from blueprints.oauth.introspection import IntrospectionEndpoint
 from blueprints.oauth.pkce import CODE_CHALLENGE_METHODS
 from blueprints.oauth.revocation import RevocationEndpoint
 from models.auth_methods import KEY_ALGORITHMS, MTLS_METHODS, PRIVATE_KEY_JWT
-from models.signing_keys import SIGNING_ALG
+from models.state import app_state
 
 
 def server_metadata(server) -> dict:
@@ -26,7 +26,9 @@ def server_metadata(server) -> dict:
         "code_challenge_methods_supported": list(CODE_CHALLENGE_METHODS),  # RFC 7636 §6.2: S256 only, never plain
         "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "token_endpoint_auth_methods_supported": auth_methods,
-        "access_token_signing_alg_values_supported": [SIGNING_ALG],
+        # Not an RFC 8414 name (none is registered for access tokens): the algorithms of the published
+        # keys, current first, so the access tokens a resource server may meet now (RFC 9068 §4).
+        "access_token_signing_alg_values_supported": app_state().signing_keys.published_algorithms(),
         # RFC 7009 and RFC 7662, with the methods the front door accepts there.
         "revocation_endpoint": base + url_for("oauth.revoke"),
         "revocation_endpoint_auth_methods_supported": _offered(RevocationEndpoint.CLIENT_AUTH_METHODS, auth_methods),

@@ -1,17 +1,21 @@
-"""Access tokens: JWTs in the RFC 9068 profile, signed RS256 with the server's current key.
+"""Access tokens: JWTs in the RFC 9068 profile, signed with the server's current key
+(APPCREDS_ACCESS_TOKEN_ALG: RS256, PS256, ES256 or EdDSA; models/signing_keys.py).
 
 Nothing is stored per token: a verifier needs only the published JWKS. This is what keeps
-the token endpoint fast (one RSA signature is most of its cost).
+the token endpoint fast: the header is serialised once per key, so a token costs one
+json.dumps of its claims and one signature (most of the cost with RSA).
 """
 import secrets
 import time
+import warnings
 
 from flask import current_app
-from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc import jws, jwt
+from joserfc.errors import JoseError, SecurityWarning
 
-from models.signing_keys import SIGNING_ALG
 from models.state import app_state
+
+MAX_ACCESS_TOKEN_LENGTH = 8192
 
 
 def user_subject(user) -> str:
@@ -26,9 +30,9 @@ def issue_access_token(client, audience: str, scopes: list[str], subject: str, c
 
 def sign_access_token(client, audience: str, scopes: list[str], subject: str, confirmation=None) -> tuple[dict, dict]:
     """Sign an access token; returns the token response and the claims (their jti and exp, for revocation)."""
-    now = int(time.time())
+    now = int(time.time())  # before the key is looked up: a key retired after this moment still covers exp
     lifetime = int(current_app.config["APPCREDS_ACCESS_TOKEN_LIFETIME"])
-    kid, key = app_state().signing_keys.current()
+    signing_key = app_state().signing_keys.current()
     claims = {  # RFC 9068 §2.2
         "iss": current_app.config["APPCREDS_ISSUER"],
         "sub": subject,
@@ -41,10 +45,9 @@ def sign_access_token(client, audience: str, scopes: list[str], subject: str, co
     }
     if confirmation:
         claims["cnf"] = confirmation  # RFC 8705 §3.1 certificate binding
-    # RFC 9068 §2.1: the header type is "at+jwt", so an ID token cannot pass for an access token.
-    header = {"alg": SIGNING_ALG, "typ": "at+jwt", "kid": kid}
     return {
-        "access_token": jwt.encode(header, claims, key, algorithms=[SIGNING_ALG]),
+        # RFC 9068 §2.1: the key's fixed header says typ "at+jwt", so an ID token cannot pass for an access token.
+        "access_token": signing_key.sign_jwt(claims),
         "token_type": "Bearer",
         "expires_in": lifetime,
         "scope": claims["scope"],
@@ -56,12 +59,8 @@ def read_access_token(token: str) -> dict | None:
 
     Expiry, audience and revocation are the caller's to judge (introspection, revocation).
     """
-    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
-        return None
-    keys = app_state().signing_keys.public_key_set()
-    try:
-        decoded = jwt.decode(token, keys, algorithms=[SIGNING_ALG])
-    except (JoseError, ValueError):
+    decoded = verify_access_token_signature(token)
+    if decoded is None:
         return None
     # RFC 9068 §2.1 / §4: an access token has typ at+jwt and our issuer.
     if str(decoded.header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
@@ -69,3 +68,30 @@ def read_access_token(token: str) -> dict | None:
     if decoded.claims.get("iss") != current_app.config["APPCREDS_ISSUER"]:
         return None
     return decoded.claims
+
+
+def verify_access_token_signature(token: str) -> jwt.Token | None:
+    """The decoded token (joserfc's header and claims) if a published key signed it, else None.
+
+    RFC 8725 §3.1: the key is found by the header's kid, and the header's alg must be the one that
+    key is published with; only then is the signature checked, with that algorithm alone.
+    """
+    if not isinstance(token, str) or token.count(".") != 2 or len(token) > MAX_ACCESS_TOKEN_LENGTH:
+        return None
+    try:
+        header = jws.extract_compact(token.encode("ascii")).headers()  # not yet verified: it only names the key
+    except (JoseError, ValueError):
+        return None
+    key = app_state().signing_keys.verification_key(header.get("kid"), header.get("alg"))
+    if key is None:
+        return None
+    try:
+        if key.alg != "EdDSA":
+            return jwt.decode(token, key, algorithms=[key.alg])
+        with warnings.catch_warnings():
+            # RFC 9864 deprecates the name "EdDSA" for the fully specified "Ed25519", and joserfc warns on
+            # every use; AppCreds keeps "EdDSA" (with Ed25519 keys), the name verifiers' libraries know today.
+            warnings.filterwarnings("ignore", "EdDSA is deprecated", SecurityWarning)
+            return jwt.decode(token, key, algorithms=["EdDSA"])
+    except (JoseError, ValueError):
+        return None
