@@ -8,6 +8,8 @@ The checks any resource server makes of an RFC 9068 JWT access token, in order:
 4. RFC 7009: the token was not revoked;
 5. RFC 8705 §3.2: a certificate-bound token (`cnf.x5t#S256`) comes with that certificate through
    the trusted edge (blueprints/oauth/edge.py).
+Each check that passes says so with `passed(...)` for the inspector (blueprints/oauth/inspection.py);
+the Management API records its token checks (blueprints/management_api/access.py).
 """
 import hmac
 import time
@@ -15,12 +17,18 @@ import time
 from flask import current_app, request
 
 from blueprints.oauth.edge import binding_thumbprint
+from blueprints.oauth.inspection import passed
 from blueprints.oauth.tokens import verify_access_token_signature
 from models.tokens import is_access_token_revoked
 
 
 class InvalidToken(Exception):
-    """RFC 6750 §3.1 invalid_token, with a description for the WWW-Authenticate header."""
+    """RFC 6750 §3.1 invalid_token: a description for the WWW-Authenticate header, a reason code for the log."""
+
+    def __init__(self, reason_code: str, description: str):
+        super().__init__(description)
+        self.reason_code = reason_code
+        self.reason = description
 
 
 def bearer_token() -> str | None:
@@ -35,22 +43,29 @@ def validate_access_token(token: str, audience: str) -> dict:
     """Return the claims of a valid access token for `audience`, or raise InvalidToken."""
     decoded = verify_access_token_signature(token)
     if decoded is None:
-        raise InvalidToken("the token is malformed or its signature does not verify")
+        raise InvalidToken("bad_signature", "the token is malformed or its signature does not verify")
     header, claims = decoded.header, decoded.claims
+    passed("a published key, named by the kid, verifies the signature with its own alg (RFC 8725 §3.1)",
+           saw=f"kid {header.get('kid')}, {header.get('alg')}")
     # RFC 9068 §4: reject anything but an access token (typ at+jwt), from our issuer, for this API.
     if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
-        raise InvalidToken("the token is not an access token (typ must be at+jwt)")
+        raise InvalidToken("not_an_access_token", "the token is not an access token (typ must be at+jwt)")
+    passed("typ is at+jwt (RFC 9068 §2.1)", saw=header.get("typ"))
     if claims.get("iss") != current_app.config["APPCREDS_ISSUER"]:
-        raise InvalidToken("the token was issued by another issuer")
+        raise InvalidToken("wrong_issuer", "the token was issued by another issuer")
+    passed("iss is this issuer (RFC 9068 §4)", saw=claims.get("iss"))
     token_audience = claims.get("aud")
     audiences = token_audience if isinstance(token_audience, list) else [token_audience]
     if audience not in audiences:
-        raise InvalidToken("the token is for another API")
+        raise InvalidToken("wrong_audience", "the token is for another API")
+    passed("aud names this API (RFC 9068 §4)", expected=audience, saw=token_audience)
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
-        raise InvalidToken("the token has expired")
+        raise InvalidToken("expired", "the token has expired")
+    passed("exp has not passed (RFC 9068 §4)", saw=f"expires in {claims['exp'] - time.time():.0f} s")
     # RFC 7009: a revoked token is refused at once (its jti is kept until exp; one indexed lookup).
     if is_access_token_revoked(claims.get("jti")):
-        raise InvalidToken("the token has been revoked")
+        raise InvalidToken("revoked", "the token has been revoked")
+    passed("not revoked (RFC 7009)", saw=claims.get("jti"))
     check_certificate_binding(claims)
     return claims
 
@@ -62,9 +77,10 @@ def check_certificate_binding(claims: dict) -> None:
         return
     presented = binding_thumbprint()
     if presented is None:
-        raise InvalidToken("the token is bound to a client certificate; present it over mTLS")
+        raise InvalidToken("certificate_missing", "the token is bound to a client certificate; present it over mTLS")
     if not hmac.compare_digest(presented, bound_to):
-        raise InvalidToken("the token is bound to another client certificate")
+        raise InvalidToken("certificate_mismatch", "the token is bound to another client certificate")
+    passed("the certificate presented is the one the token is bound to (RFC 8705 §3.2)", saw=presented)
 
 
 def bearer_challenge(realm: str, error: str | None = None, description: str | None = None) -> str:

@@ -68,6 +68,7 @@ DOORS = (DASHBOARD, COMMAND_LINE, MANAGEMENT_API)
 
 # Protocol events beside client_authentication, each with its own event_type:
 TOKEN_REQUEST = "token_request"          # a token request as a whole: issued, or the RFC 6749 error
+TOKEN_USE = "token_use"                  # an access token presented to the Management API: accepted or refused
 USER_LOGIN = "user_login"                # an end user signing in at /account/login
 CONSENT_GIVEN, CONSENT_DENIED, CONSENT_WITHDRAWN = "consent_given", "consent_denied", "consent_withdrawn"
 CODE_ISSUED = "code_issued"              # an authorization code sent to the redirect URI (its redemption

@@ -83,6 +83,17 @@ REQUEST_OBJECT = [
     (("nested_request", "malformed_parameter"), "no request or request_uri inside"),
 ]
 
+ACCESS_TOKEN = [  # the Management API's checks of a bearer token (blueprints/resource_server.py, access.py)
+    (("missing_authentication", "bad_signature"), "a published key, named by the kid, verifies the signature"),
+    (("not_an_access_token",), "typ is at+jwt"),
+    (("wrong_issuer",), "iss is this issuer"),
+    (("wrong_audience",), "aud names this API"),
+    (("expired",), "exp has not passed"),
+    (("revoked",), "not revoked"),
+    (("certificate_missing", "certificate_mismatch"), "the certificate presented is the one the token is bound to"),
+    (("insufficient_scope",), "the token grants the scopes"),
+]
+
 METHOD_CHECKS = {
     "client_secret_basic": CLIENT_SECRET, "client_secret_post": CLIENT_SECRET, "private_key_jwt": PRIVATE_KEY_JWT,
     "tls_client_auth": TLS_CLIENT_AUTH, "self_signed_tls_client_auth": SELF_SIGNED_TLS_CLIENT_AUTH, "none": [],
@@ -111,6 +122,8 @@ def assert_truthful(event) -> None:
     assert failures[0]["check"] == event.reason_code, f"event {event.id}: {failures[0]} vs {event.reason_code}"
     if inspection["subject"] == "request object":
         table = REQUEST_OBJECT
+    elif inspection["subject"] == "access token":
+        table = ACCESS_TOKEN
     elif any(FRONT_DOOR_DONE in label for label in passes):
         table = METHOD_CHECKS[event.method]
     else:

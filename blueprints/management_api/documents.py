@@ -98,8 +98,9 @@ LOG_TYPES = {
     "fdc": "Failed: an end user denied the application consent (AppCreds)",
     "swc": "Success: an end user withdrew consent; the application's tokens for them were revoked (AppCreds)",
     "saci": "Success: an authorization code was issued to the application (AppCreds)",
-    "sapi": "Success API Operation: a change through the dashboard, the command line or the Management API",
-    "fapi": "Failed API Operation: a Management API call refused (its reason says why)",
+    "sapi": "Success API Operation: a change through the dashboard, the command line or the Management API, "
+            "or a Management API token accepted (AppCreds keeps one such per application per minute)",
+    "fapi": "Failed API Operation: a Management API call refused, its token included (its reason says why)",
 }
 
 

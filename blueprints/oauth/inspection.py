@@ -88,17 +88,17 @@ def show_certificate(presented) -> None:
 
 # --- what is kept ---------------------------------------------------------------------------------
 
-def keep_success(client_pk) -> bool:
-    """Keep this success's inspection? At most one per application per APPCREDS_INSPECT_SUCCESSES_EVERY s,
-    counted in each process (client pk -> time.monotonic() of the last success kept)."""
+def keep_success(key) -> bool:
+    """Keep this success's inspection? At most one per `key` (an application's pk, or what it did and the pk)
+    per APPCREDS_INSPECT_SUCCESSES_EVERY s, counted in each process (key -> time.monotonic() of the last)."""
     every = float(current_app.config["APPCREDS_INSPECT_SUCCESSES_EVERY"])
     last_kept = current_app.extensions.setdefault("appcreds_inspected_successes", {})
     now = time.monotonic()
-    if every > 0 and now - last_kept.get(client_pk, -every) < every:
+    if every > 0 and now - last_kept.get(key, -every) < every:
         return False
     if len(last_kept) >= 100_000:  # a bound, not an LRU: forgetting only keeps one more success
         last_kept.clear()
-    last_kept[client_pk] = now
+    last_kept[key] = now
     return True
 
 

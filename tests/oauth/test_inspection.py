@@ -287,3 +287,31 @@ def test_a_request_object_s_checks_are_kept_at_par_for_success_and_failure(clien
     assert (refused.reason_code, failed["checks"][-1]["check"]) == ("aud_mismatch", "aud_mismatch")
     # The client authentication at PAR has its own inspection; the request object's does not repeat it.
     assert not any(label.startswith("one client authentication") for label in passed_labels(kept))
+
+
+# --- the Management API's use of a token ------------------------------------------------------------
+
+def test_the_management_api_records_each_refused_token_with_its_checks(client, app):
+    from tests.management_api.conftest import MANAGEMENT_API, token_for
+
+    client_id, secret = make_app(app, grant=MANAGEMENT_API, scopes=("read:clients",), name="Reader")
+    token = token_for(client, client_id, secret)
+    assert client.get("/api/v2/clients", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.post("/api/v2/clients", json={"name": "x", "app_type": "non_interactive"},
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert client.get("/api/v2/clients", headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
+    with app.app_context():
+        uses = db.session.execute(db.select(AuthEvent).where(AuthEvent.event_type == "token_use")
+                                  .order_by(AuthEvent.id).options(db.undefer(AuthEvent.inspection))).scalars().all()
+        rows = [(event.outcome, event.reason_code, event.endpoint, event.client_id_sent, event.inspection)
+                for event in uses]
+    (accepted, refused_scope, refused_signature) = rows
+    assert accepted[:4] == ("success", "token_accepted", "management_api", client_id)
+    assert passed_labels(accepted[4])[-1].startswith("the token grants the scopes")
+    assert refused_scope[:2] == ("failure", "insufficient_scope")
+    assert refused_scope[4]["checks"][-1] == {"outcome": "fail", "check": "insufficient_scope",
+                                              "reason": "the token does not grant create:clients"}
+    # A token whose signature fails is filed under the client id it claims, and nothing after it is checked.
+    assert refused_signature[:4] == ("failure", "bad_signature", "management_api", client_id)
+    assert [check["outcome"] for check in refused_signature[4]["checks"]] == ["fail"]
