@@ -111,8 +111,10 @@ def check_signature(client, header: dict, signing_input: bytes, signature: bytes
     keys = select_verification_keys(client, JAR, header.get("kid"), header["alg"])
     if keys.problem is KeyProblem.NO_CURRENT_KEY:
         raise RequestObjectError("no_jar_key", "the application has no key registered for signed requests")
-    if keys.problem in (KeyProblem.UNKNOWN_KID, KeyProblem.EXPIRED_KID):
-        raise RequestObjectError("unknown_kid", "no current JAR key of the application has this kid")
+    if keys.problem is KeyProblem.EXPIRED_KID:
+        raise RequestObjectError("credential_expired", "the kid names an expired JAR key of the application")
+    if keys.problem is KeyProblem.UNKNOWN_KID:
+        raise RequestObjectError("unknown_kid", "no JAR key of the application has this kid")
     # Auth0: alg must equal the alg registered with the key.
     if keys.problem is KeyProblem.ALG_MISMATCH:
         raise RequestObjectError("alg_mismatch", f"no JAR key of the application is registered for {header['alg']}")

@@ -176,7 +176,7 @@ def test_a_key_registered_only_for_private_key_jwt_signs_no_request(client, app,
     pkj_key = make_rsa_key("pkj-only")
     pkj_kid = register_key(app, client_id, pkj_key, "RS256", use="private_key_jwt")["kid"]
     assert_refused_on_a_page(signed_authorize(client, client_id, request_object(client_id, pkj_key, pkj_kid)),
-                             "No current JAR key of the application has this kid.")
+                             "No JAR key of the application has this kid.")
     assert_refused_on_a_page(signed_authorize(client, client_id, request_object(client_id, pkj_key)),
                              "The request object signature does not verify.")
 

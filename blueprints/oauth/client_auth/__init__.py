@@ -7,7 +7,9 @@ method (RFC 7591 §2 `token_endpoint_auth_method`). The steps, in order:
 1. find the mechanisms the request presents (MECHANISMS): an HTTP Basic header,
    `client_secret` in the body, a `client_assertion` - or, only when none of those came, a
    client certificate from the trusted edge (edge.py), or a bare `client_id` (a public client);
-2. refuse two at once (RFC 6749 §2.3), and credentials in the query string (§2.3.1);
+2. refuse two at once (RFC 6749 §2.3); then, after the rate limit below, a mechanism without a
+   client id, credentials in the query string (§2.3.1), and a body client_id that names another
+   client than the credential does (RFC 7521 §4.2 for assertions);
 3. load the application the request names, once: unknown -> invalid_client;
 4. refuse a mechanism that is not the application's method, or not allowed at this endpoint;
 5. run that method's check (CHECKS: client_secret.py, private_key_jwt.py, mtls.py, none.py),
@@ -16,7 +18,7 @@ method (RFC 7591 §2 `token_endpoint_auth_method`). The steps, in order:
    inspector, every check made on the way (inspection.py: each step below says `passed(...)`).
 
 Failures are rate-limited (blueprints/rate_limits.py FailureLimits): a client id or source
-with too many recent failures is refused with 429 right after step 1, before any check runs;
+with too many recent failures is refused with 429 right after it is found (step 2), before any check;
 each failure is counted after it is recorded. Successes are never counted.
 
 Step 5 goes through Authlib: each check is registered with `register_client_auth_method`.

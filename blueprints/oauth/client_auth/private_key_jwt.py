@@ -7,7 +7,7 @@ front door loaded (named by the assertion's `sub`) and checks, in this order:
 2. header: alg on the allow-list, typ not another kind of JWT, no crit - before any key is touched;
 3. key: the kid selects a current key (without one, each is tried); its alg must equal the header's
    (models/key_material.py selects them, as for request objects);
-4. claims: iss, sub, client_id, aud (exactly the issuer), exp, lifetime, iat, nbf, jti;
+4. claims: iss, sub, aud (exactly the issuer), exp, lifetime, iat, nbf, jti;
 5. replay: the jti is stored once per application under a unique constraint - only now, so a
    forged assertion cannot burn someone else's jti.
 Header parameters that point at keys (jku, x5u, jwk, x5c) are ignored, never fetched.
@@ -54,7 +54,7 @@ def authenticate_private_key_jwt(client, request):
     assertion = read_assertion(request.form)
     check_header(assertion.header)
     check_signature(client, assertion)
-    check_claims(client, assertion.claims, request.form)
+    check_claims(client, assertion.claims)
     record_jti(client, assertion.claims)
     return client
 
@@ -181,7 +181,7 @@ def is_valid_signature(credential, alg: str, assertion: Assertion) -> bool:
 
 # --- 4. claims -----------------------------------------------------------------------------------
 
-def check_claims(client, claims: dict, form) -> None:
+def check_claims(client, claims: dict) -> None:
     # RFC 7523 §3 item 1: iss MUST be the client id.
     if claims.get("iss") != client.client_id:
         raise ClientAuthFailure("iss_mismatch", f"iss {_show(claims.get('iss'))} is not the client id")
@@ -190,11 +190,8 @@ def check_claims(client, claims: dict, form) -> None:
     if claims.get("sub") != client.client_id:
         raise ClientAuthFailure("sub_mismatch", f"sub {_show(claims.get('sub'))} is not the client id")
     passed("sub is the client id (RFC 7523 §3 item 2.B)", expected=client.client_id, saw=claims.get("sub"))
-    # RFC 7521 §4.2: a client_id sent with the assertion MUST identify the same client.
-    if "client_id" in form and form["client_id"] != client.client_id:
-        raise ClientAuthFailure("client_id_mismatch", "body client_id differs from the assertion's sub")
-    if "client_id" in form:
-        passed("body client_id is the assertion's sub (RFC 7521 §4.2)", saw=form["client_id"])
+    # RFC 7521 §4.2 (a client_id sent with the assertion identifies the same client): the front door
+    # has already refused a body client_id other than the sub that named this application.
     check_audience(claims.get("aud"))
     check_times(claims)
     # RFC 7523 §3 item 7, RFC 7519 §4.1.7: a jti is required, so the assertion can be used once.
