@@ -30,6 +30,7 @@ DEFAULTS = {
     "APPCREDS_MAX_PUSHED_PER_CLIENT": 1000,          # unused PAR request_uris per application
     "APPCREDS_EVENT_FLUSH_SECONDS": 0.5,             # 0 writes each auth event at once
     "APPCREDS_EVENT_RETENTION_DAYS": 90,             # older events are deleted (models/auth_event.py); 0 keeps all
+    "APPCREDS_CLIENT_SNAPSHOT_CAPACITY": 10_000,     # applications each worker keeps (models/client_snapshots.py)
     # The inspector: every check an attempt made (blueprints/oauth/inspection.py). Failures are always kept;
     # successes at most once per application per this many seconds (0 keeps every one).
     "APPCREDS_INSPECT_SUCCESSES_EVERY": 60,

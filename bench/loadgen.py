@@ -2,9 +2,11 @@
 
 Both POST one token request over and over for a fixed duration on `connections` connections
 and return the same result dictionary. With an assertion file (private_key_jwt), every
-request carries a different pre-signed assertion, taken from line `offset` on, each once.
+request carries a different pre-signed assertion, taken from line `offset` on, each once. With
+a file of Authorization headers (--applications), the requests take them in turn, round-robin.
 """
 import http.client
+import itertools
 import json
 import re
 import resource
@@ -26,6 +28,7 @@ class Load:
     authorization: str = ""             # the Authorization header value, "" for none
     connection_close: bool = False      # a new TCP connection per request
     assertions: Path | None = None      # pre-signed assertions, one per line
+    authorizations: Path | None = None  # Authorization header values, one per line, used round-robin
     offset: int = 0                     # first line of `assertions` to use
 
 
@@ -43,11 +46,14 @@ def run(load: Load, seconds: float, connections: int, generator: str, wrk_thread
 
 def run_wrk(load: Load, seconds: float, connections: int, threads: int) -> dict:
     threads = max(1, min(threads, connections))
+    authorization = f"@{load.authorizations}" if load.authorizations is not None else load.authorization
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
                "--timeout", "10s", "-s", str(LUA_SCRIPT), load.url, "--",
-               load.body, load.authorization, "1" if load.connection_close else "0"]
+               load.body, authorization, "1" if load.connection_close else "0"]
     if load.assertions is not None:
         command += [str(load.assertions), str(load.offset), str(threads)]
+    elif load.authorizations is not None:
+        command += ["-", "0", str(threads)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -85,13 +91,14 @@ def run_python(load: Load, seconds: float, connections: int) -> dict:
     so its numbers are lower than wrk's (the ratio to the peer, measured the same way, still holds).
     """
     parts = urlsplit(load.url)
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    base_headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if load.authorization:
-        headers["Authorization"] = load.authorization
+        base_headers["Authorization"] = load.authorization
     if load.connection_close:
-        headers["Connection"] = "close"
+        base_headers["Connection"] = "close"
     lock = threading.Lock()
     assertions = iter(load.assertions.read_text().splitlines()[load.offset:]) if load.assertions else None
+    authorizations = itertools.cycle(load.authorizations.read_text().splitlines()) if load.authorizations else None
     taken = [0]
     statuses: dict[int, int] = {}
     latencies: list[float] = []
@@ -111,11 +118,15 @@ def run_python(load: Load, seconds: float, connections: int) -> dict:
             return load.body + assertion
 
     def worker():
+        headers = base_headers
         connection = None
         mine_status, mine_latency = {}, []
         while time.monotonic() < deadline:
             if connection is None:
                 connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            if authorizations is not None:
+                with lock:
+                    headers = {**base_headers, "Authorization": next(authorizations)}
             started = time.perf_counter()
             try:
                 connection.request("POST", parts.path, next_body(), headers)

@@ -3,9 +3,13 @@
 --   wrk ... -s bench/token.lua URL -- BODY AUTHORIZATION CLOSE [ASSERTIONS OFFSET NTHREADS]
 --
 -- BODY           the form-urlencoded body (with ASSERTIONS: its prefix, ending "client_assertion=")
--- AUTHORIZATION  the Authorization header value, or "" for none
+-- AUTHORIZATION  the Authorization header value, "" for none, or "@FILE": a file of header values,
+--                one per line (--applications: one application each). Thread t of NTHREADS sends
+--                lines t, t+NTHREADS, ... in turn, round and round, so the applications are used
+--                round-robin, each as often as the others.
 -- CLOSE          "1" sends "Connection: close" (a new TCP connection per request), "0" keeps alive
--- ASSERTIONS     a file of pre-signed client assertions, one per line; each is sent once.
+-- ASSERTIONS     a file of pre-signed client assertions, one per line; each is sent once, or "-"
+--                for none (to pass NTHREADS with "@FILE").
 --                Thread t of NTHREADS takes lines OFFSET+t, OFFSET+t+NTHREADS, ... so no two
 --                requests share a jti. A thread that runs out sends "exhausted" (a 401), which
 --                the harness reports as a failure.
@@ -23,7 +27,7 @@ end
 function init(args)
    wrk.method = "POST"
    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-   if args[2] ~= "" then
+   if args[2] ~= "" and args[2]:sub(1, 1) ~= "@" then
       wrk.headers["Authorization"] = args[2]
    end
    if args[3] == "1" then
@@ -31,6 +35,10 @@ function init(args)
    end
    sent = 0
    exhausted = 0
+   if args[2]:sub(1, 1) == "@" then
+      round_robin(args[1], args[2]:sub(2), tonumber(args[6]))
+      return
+   end
    if args[4] == nil then
       wrk.body = args[1]  -- static: wrk formats the request once and never calls Lua per request
       return
@@ -52,6 +60,23 @@ function init(args)
          assertion = "exhausted"
       end
       return wrk.format(nil, nil, nil, prefix .. assertion)
+   end
+end
+
+-- One Authorization header per request, this thread's share of the file's lines in turn.
+function round_robin(body, path, nthreads)
+   local mine, line_number = {}, 0
+   for line in io.lines(path) do
+      if line_number % nthreads == id then
+         mine[#mine + 1] = line
+      end
+      line_number = line_number + 1
+   end
+   wrk.body = body
+   request = function()
+      sent = sent + 1
+      wrk.headers["Authorization"] = mine[(sent - 1) % #mine + 1]
+      return wrk.format()
    end
 end
 

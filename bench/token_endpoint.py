@@ -7,7 +7,9 @@ application granted the demo API, starts `gunicorn --workers N 'app:create_app()
 127.0.0.1 port, checks one token against the JWKS, warms up, then drives the endpoint with wrk
 (or a bounded Python client) for a fixed time. private_key_jwt is measured too when
 blueprints/oauth/client_auth/private_key_jwt.py implements it. --peer does the same against
-node-oidc-provider (bench/node_peer/) and prints the ratio. See bench/README.md.
+node-oidc-provider (bench/node_peer/) and prints the ratio. --applications N also measures N
+client_secret_basic applications called round-robin (bench/many_applications.py makes them),
+beside the one application, and reports the workers' memory. See bench/README.md.
 
 Every process started here is ended in a finally block by its own Popen handle.
 """
@@ -105,6 +107,22 @@ def tree_cpu_seconds(pid: int) -> float:
         total += times.get(current, 0.0)
         pending.extend(children.get(current, []))
     return total
+
+
+def largest_child_rss_mb(pid: int) -> float:
+    """The resident memory of the largest child of `pid` (a gunicorn or granian worker), in MB."""
+    largest = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(pid) and "VmRSS" in fields:
+            largest = max(largest, int(fields["VmRSS"].split()[0]))  # kB
+    return largest / 1024
 
 
 def use_revision(ref: str, into: Path) -> str:
@@ -293,6 +311,20 @@ def setup_private_key_jwt_client(instance: Path, issuer: str, workdir: Path) -> 
     return client_id, private_pem
 
 
+def create_applications(instance: Path, issuer: str, count: int, workdir: Path) -> Path:
+    """`count` client_secret_basic applications granted the demo API; returns their Authorization headers' file."""
+    out = workdir / "authorizations.txt"
+    env = {**os.environ, "APPCREDS_ISSUER": issuer}
+    completed = subprocess.run(
+        [str(VENV_BIN / "python"), str(BENCH / "many_applications.py"), str(instance), str(count),
+         issuer + "api/demo/", SCOPE, str(out)],
+        cwd=APP_ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench/many_applications.py failed:\n{completed.stderr.strip()[-2000:]}")
+    print(f"  ({completed.stdout.strip()})", flush=True)
+    return out
+
+
 # --- measuring --------------------------------------------------------------------------------
 
 def machine_busy_seconds() -> float:
@@ -305,15 +337,17 @@ def machine_busy_seconds() -> float:
 class Target:
     """One thing to measure: a label, the server process and how to build the next round's load."""
 
-    def __init__(self, label: str, server: subprocess.Popen, make_load):
+    def __init__(self, label: str, server: subprocess.Popen, make_load, warmup: float | None = None):
         self.label, self.server, self.make_load = label, server, make_load
+        self.warmup = warmup  # seconds of the first round's warm-up; None: --warmup
         self.results: list[dict] = []
 
 
 def measure(target: Target, args, round_number: int) -> dict:
     """Warm up, then one measured run; fails loudly on any non-2xx answer or assertion shortfall."""
     load = target.make_load()
-    warm = loadgen.run(load, args.warmup, args.connections, args.generator, args.wrk_threads)
+    warmup = target.warmup if target.warmup and not target.results else args.warmup
+    warm = loadgen.run(load, warmup, args.connections, args.generator, args.wrk_threads)
     load.offset = warm["next_offset"]
     load_average = os.getloadavg()[0]
     cpu_before, busy_before = tree_cpu_seconds(target.server.pid), machine_busy_seconds()
@@ -330,6 +364,7 @@ def measure(target: Target, args, round_number: int) -> dict:
     if target.server.poll() is not None:
         raise SystemExit(f"{target.label}: the server exited during the run ({target.server.returncode})")
     result.update(label=target.label, round=round_number, load_average_1m=load_average, server_cpu_s=server_cpu,
+                  largest_worker_rss_mb=largest_child_rss_mb(target.server.pid),
                   server_cpu_ms_per_request=1000 * server_cpu / result["requests"] if result["requests"] else None,
                   others_cores=max(0.0, others) / result["seconds"])
     errors = {k: v for k, v in result["socket_errors"].items() if v}
@@ -337,7 +372,7 @@ def measure(target: Target, args, round_number: int) -> dict:
     print(f"  round {round_number} {target.label}: {result['rps']:.0f} req/s ({result['requests']} requests in "
           f"{result['seconds']:.1f} s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, server CPU "
           f"{result['server_cpu_ms_per_request']:.2f} ms/req, load generator {generator_cores:.2f} cores, "
-          f"others {result['others_cores']:.2f} cores)"
+          f"others {result['others_cores']:.2f} cores, largest worker {result['largest_worker_rss_mb']:.0f} MB)"
           + (f", socket errors {errors}" if errors else ""), flush=True)
     target.results.append(result)
     return result
@@ -355,6 +390,7 @@ def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Tar
     flask_cli(instance, issuer, "setup")
     created = json.loads(flask_cli(instance, issuer, "clients", "create", "Bench client_secret_basic",
                                    "--app-type", "non_interactive", "--grant", audience, "--scope", SCOPE, "--json"))
+    authorizations = create_applications(instance, issuer, args.applications, workdir) if args.applications else None
     pkjwt_ok, pkjwt_reason = private_key_jwt_available()
     if pkjwt_ok:
         try:
@@ -367,12 +403,16 @@ def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Tar
     targets = []
     for kind in kinds:
         targets += start_server(kind, args, workdir, stack, instance, created,
-                                (pkjwt_client_id, private_pem) if pkjwt_ok else None, pkjwt_reason)
+                                (pkjwt_client_id, private_pem) if pkjwt_ok else None, pkjwt_reason, authorizations)
     return targets
 
 
-def start_server(kind, args, workdir, stack, instance, created, pkjwt, pkjwt_reason) -> list[Target]:
-    """One server of `kind` on the shared instance, and its targets (labelled with the server when several)."""
+def start_server(kind, args, workdir, stack, instance, created, pkjwt, pkjwt_reason,
+                 authorizations: Path | None) -> list[Target]:
+    """One server of `kind` on the shared instance, and its targets (labelled with the server when several).
+
+    `authorizations`: the --applications' Authorization headers, or None.
+    """
     issuer, audience = ISSUER, ISSUER + "api/demo/"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -389,6 +429,14 @@ def start_server(kind, args, workdir, stack, instance, created, pkjwt, pkjwt_rea
     secret_target = Target(f"{name} client_secret_basic", server,
                            lambda: loadgen.Load(token_url, body, authorization, connection_close=args.close))
     targets = [secret_target]
+    if authorizations is not None:
+        first = authorizations.read_text().split("\n", 1)[0]
+        check_one_token(f"{name} {args.applications} applications", token_url, body, first, discovery, issuer,
+                        audience)
+        targets.append(Target(f"{name} client_secret_basic, {args.applications} applications", server,
+                              lambda: loadgen.Load(token_url, body, connection_close=args.close,
+                                                   authorizations=authorizations),
+                              warmup=args.applications_warmup))
     if pkjwt is None:
         print(f"{name} private_key_jwt: skipped, {pkjwt_reason}", flush=True)
         targets.append(Target(f"{name} private_key_jwt (skipped: {pkjwt_reason})", server, None))
@@ -548,6 +596,12 @@ def main(argv=None) -> int:
                         help="skip the peer run with Connection: close (gunicorn sync workers close each connection)")
     parser.add_argument("--ref", help="benchmark this committed revision (e.g. HEAD), exported to a temporary "
                         "folder, instead of the work tree as it is now")
+    parser.add_argument("--applications", type=int, default=0, metavar="N",
+                        help="also measure N client_secret_basic applications called round-robin (each worker "
+                             "keeps APPCREDS_CLIENT_SNAPSHOT_CAPACITY of them, 10,000 unless set)")
+    parser.add_argument("--applications-warmup", type=float, default=None, metavar="SECONDS",
+                        help="the --applications target's warm-up in its first round (default: --warmup); long "
+                             "enough for every worker to load every application: a few times workers x N requests")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--assertions", type=int, default=0, help="private_key_jwt assertions to pre-sign per round "
@@ -557,6 +611,10 @@ def main(argv=None) -> int:
         parser.error("--seconds must be 1..180, --warmup 0..30 (assertions expire after 280 s), --rounds 1..10")
     if not 1 <= args.connections <= 1000 or not 1 <= args.workers <= 16:
         parser.error("--connections must be 1..1000 and --workers 1..16")
+    if not 0 <= args.applications <= 1_000_000:
+        parser.error("--applications must be 0..1000000")
+    if args.applications_warmup is not None and not 0 < args.applications_warmup <= 1800:
+        parser.error("--applications-warmup must be 0..1800 seconds")
     if args.generator == "auto":
         args.generator = "wrk" if loadgen.have_wrk() else "python"
         if args.generator == "python":

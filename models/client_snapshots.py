@@ -1,25 +1,43 @@
 """Per-worker snapshots of applications, for the protocol endpoints.
 
 Loading an application through the ORM (with its grants and credentials) costs more than the
-RSA signature of the token. So each worker keeps the applications it has loaded and, per
-request, asks the database one cheap question: is the application's `version` still the one
-this snapshot has? Every change to an application, its API grants or its credentials
-increments `version` in the same transaction (models/client.py, count_application_changes),
-so a rotated secret, a deleted key or a deleted application is refused at the very next
-request, in every worker and on every server sharing the database.
+RSA signature of the token. So each worker keeps the applications it has loaded, and before
+handing one out makes sure it is still what the database holds. Every change to an application,
+its API grants or its credentials increments `version` in the same transaction (models/client.py,
+count_application_changes), so a rotated secret, a deleted key or a deleted application is
+refused at the very next request, in every worker and on every server sharing the database.
 
-Snapshots are detached from any session and only read: code that changes an application
-loads its own copy (models/applications.py).
+How a worker knows a snapshot is current:
+- on a SQLite file, it first asks `PRAGMA data_version` on a connection of its own (CommitWatch).
+  The answer changes whenever any other connection has committed anything since the last look.
+  Unchanged: nothing at all was committed, so a snapshot checked since the last change is served
+  with no query. Changed: the snapshot's version is asked again, as below;
+- on any other database (PostgreSQL), it asks for the version at every request. PostgreSQL could
+  announce changes with LISTEN/NOTIFY, but only to a connection that listens all the time: a
+  listener thread per worker, and a request would still have to trust that thread is up to date.
+
+A snapshot is a plain copy (ClientSnapshot): the application's columns, its grants and its
+credentials in slotted objects with no ORM state, about a third of the memory of the ORM
+objects (bench/snapshot_memory.py measures it), and only read: code that changes an
+application loads its own copy (models/applications.py).
 """
+import sqlite3
+import threading
 from collections import OrderedDict
+from os import getpid
 
-from sqlalchemy import bindparam, select
+from authlib.oauth2.rfc6749 import ClientMixin
+from sqlalchemy import bindparam, event, select
+from sqlalchemy import inspect as inspect_model
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import db
-from models.client import Client
+from models.client import Client, ClientGrant
+from models.credential import Credential
+from models.sqlite_tuning import apply_pragmas
 
-MAX_SNAPSHOTS = 10_000  # per worker (a snapshot is a few KB); past it the least recently used one goes
+MAX_SNAPSHOTS = 10_000  # per worker, by default (setting APPCREDS_CLIENT_SNAPSHOT_CAPACITY)
 
 _VERSION = select(Client.__table__.c.version).where(Client.__table__.c.client_id == bindparam("client_id"))
 _WHOLE_APPLICATION = (
@@ -28,36 +46,205 @@ _WHOLE_APPLICATION = (
 )
 
 
+def column_names(model) -> tuple[str, ...]:
+    """The attribute name of every column of a model."""
+    return tuple(attribute.key for attribute in inspect_model(model).column_attrs)
+
+
+class GrantSnapshot:
+    """A ClientGrant's columns, as plain attributes."""
+
+    __slots__ = column_names(ClientGrant)
+
+
+class CredentialSnapshot:
+    """A Credential's columns, as plain attributes, and its one rule."""
+
+    __slots__ = column_names(Credential)
+    is_expired = Credential.is_expired
+
+
+class ClientSnapshot(ClientMixin):
+    """An application's columns, its `grants` and `credentials`, as plain attributes.
+
+    Client's own methods, not copies of them: each reads only these attributes.
+    """
+
+    __slots__ = (*column_names(Client), "grants", "credentials")
+    has_secret = Client.has_secret
+    get_client_id = Client.get_client_id
+    get_default_redirect_uri = Client.get_default_redirect_uri
+    get_allowed_scope = Client.get_allowed_scope
+    check_redirect_uri = Client.check_redirect_uri
+    check_endpoint_auth_method = Client.check_endpoint_auth_method
+    check_response_type = Client.check_response_type
+    check_grant_type = Client.check_grant_type
+    grant_for = Client.grant_for
+    __repr__ = Client.__repr__
+
+    @classmethod
+    def of(cls, client: Client) -> "ClientSnapshot":
+        """A copy of a loaded application, its grants and its credentials (in their order)."""
+        snapshot = copy_columns(client, cls)
+        snapshot.grants = [copy_columns(grant, GrantSnapshot) for grant in client.grants]
+        snapshot.credentials = [copy_columns(credential, CredentialSnapshot) for credential in client.credentials]
+        return snapshot
+
+
+def copy_columns(loaded, snapshot_class):
+    """A `snapshot_class` holding the column values of an ORM object."""
+    snapshot = snapshot_class()
+    for name in column_names(type(loaded)):
+        setattr(snapshot, name, getattr(loaded, name))
+    return snapshot
+
+
 class ClientSnapshots:
-    def __init__(self, capacity: int = MAX_SNAPSHOTS):
+    """One worker's snapshots, at most `capacity` of them (the least recently used one goes first)."""
+
+    def __init__(self, capacity: int = MAX_SNAPSHOTS, watch_commits: bool = True):
         self.capacity = capacity
         # Least recently used first: a working set larger than the capacity evicts one at a time,
-        # instead of starting over and missing on every application at once.
-        self._snapshots: OrderedDict[str, Client] = OrderedDict()
+        # instead of starting over and missing on every application at once. Each entry is
+        # (snapshot, the CommitWatch look in which its version was last confirmed).
+        self._snapshots: OrderedDict[str, tuple[ClientSnapshot, int | None]] = OrderedDict()
+        self._lock = threading.Lock()  # threaded servers: one entry is read and moved at a time
+        self._watch_commits = watch_commits
+        self.commit_watch: CommitWatch | None = None  # opened at the first look, for a SQLite file only
 
-    def find(self, client_id: str) -> Client | None:
+    def find(self, client_id: str) -> ClientSnapshot | None:
         """The application with this client id as it is now in the database, or None."""
-        version = db.session.connection().execute(_VERSION, {"client_id": client_id}).scalar_one_or_none()
+        look = self._look()
+        with self._lock:
+            entry = self._snapshots.get(client_id)
+            if entry is not None and look is not None and entry[1] == look:
+                self._snapshots.move_to_end(client_id)
+                return entry[0]  # nothing was committed anywhere since this snapshot was confirmed
+        version = self._version_of(client_id)
         if version is None:
-            self._snapshots.pop(client_id, None)
+            with self._lock:
+                self._snapshots.pop(client_id, None)
             return None
-        snapshot = self._snapshots.get(client_id)
-        if snapshot is not None and snapshot.version == version:
-            self._snapshots.move_to_end(client_id)
-            return snapshot
-        return self._load(client_id)
+        if entry is not None and entry[0].version == version:
+            self._keep(client_id, entry[0], look)
+            return entry[0]
+        return self._load(client_id, look)
 
-    def _load(self, client_id: str) -> Client | None:
-        # Its own short session: the snapshot must outlive the request, never be expired by a commit.
-        with Session(db.engine, expire_on_commit=False) as session:
-            snapshot = session.execute(_WHOLE_APPLICATION, {"client_id": client_id}).unique().scalar_one_or_none()
-        if snapshot is None:
+    def _look(self) -> int | None:
+        """The commit watch's current look, or None when there is none (not a SQLite file)."""
+        if not self._watch_commits:
             return None
-        self._snapshots[client_id] = snapshot
-        self._snapshots.move_to_end(client_id)
-        while len(self._snapshots) > self.capacity:
-            self._snapshots.popitem(last=False)
+        if self.commit_watch is None:
+            with self._lock:  # one watch: a look number means something only to the watch that gave it
+                if self.commit_watch is None:
+                    self.commit_watch = CommitWatch.for_engine(db.engine)
+                    if self.commit_watch is not None:  # closed with the engine's connections (tests, shutdown)
+                        event.listen(db.engine, "engine_disposed", self.commit_watch.close)
+            if self.commit_watch is None:
+                self._watch_commits = False
+                return None
+        return self.commit_watch.look()
+
+    def _version_of(self, client_id: str) -> int | None:
+        if self.commit_watch is not None:
+            # On the watch's connection, after its look: this read sees every commit that look saw.
+            return self.commit_watch.version_of(client_id)
+        return db.session.connection().execute(_VERSION, {"client_id": client_id}).scalar_one_or_none()
+
+    def _load(self, client_id: str, look: int | None) -> ClientSnapshot | None:
+        # Its own short session, started after the version check: the copy holds that version or a newer one.
+        with Session(db.engine) as session:
+            loaded = session.execute(_WHOLE_APPLICATION, {"client_id": client_id}).unique().scalar_one_or_none()
+            if loaded is None:
+                return None
+            snapshot = ClientSnapshot.of(loaded)
+        self._keep(client_id, snapshot, look)
         return snapshot
+
+    def _keep(self, client_id: str, snapshot: ClientSnapshot, look: int | None) -> None:
+        with self._lock:
+            self._snapshots[client_id] = (snapshot, look)
+            self._snapshots.move_to_end(client_id)
+            while len(self._snapshots) > self.capacity:
+                self._snapshots.popitem(last=False)
 
     def __contains__(self, client_id: str) -> bool:
         return client_id in self._snapshots
+
+    def __len__(self) -> int:
+        return len(self._snapshots)
+
+
+class CommitWatch:
+    """Has anything been committed to this SQLite file since the last look? (`PRAGMA data_version`)
+
+    SQLite changes a connection's data_version when *another* connection commits, never for its
+    own commits. So the watch has a connection to itself, opened read-only (`query_only`) and used
+    for nothing else: every commit - by another worker, the command line, or this worker's own
+    requests and event log - is another connection's, and changes what the next look reads.
+
+    The connection belongs to one process. gunicorn builds the app and then forks its workers, and
+    a SQLite connection must not cross a fork (https://www.sqlite.org/howtocorrupt.html §2.6), so
+    it is opened at the first look in each process, and a look in a new process opens a new one.
+    """
+
+    def __init__(self, database_path: str):
+        self.database_path = database_path
+        self._lock = threading.Lock()  # one connection, asked by one thread at a time
+        self._connection: sqlite3.Connection | None = None
+        self._pid: int | None = None
+        self._inherited: list[sqlite3.Connection] = []
+        self._data_version: int | None = None
+        self._look = 0
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> "CommitWatch | None":
+        """A watch on the engine's database when it is a SQLite file; None otherwise."""
+        url = engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" or url.query:
+            return None  # another database, an in-memory one, or URI options the watch would not honour
+        return cls(url.database)
+
+    def look(self) -> int:
+        """A number that stays the same exactly as long as nothing is committed to the database."""
+        with self._lock:
+            # fetchall, here and below: each statement runs to its end. One left part-way would keep
+            # its read transaction open, and a look inside that transaction never sees a commit.
+            data_version = self._own_connection().execute("PRAGMA data_version").fetchall()[0][0]
+            if data_version != self._data_version:
+                self._data_version = data_version
+                self._look += 1
+            return self._look
+
+    def version_of(self, client_id: str) -> int | None:
+        """The application's `version`, or None when no application has this client id."""
+        with self._lock:
+            rows = self._own_connection().execute("SELECT version FROM clients WHERE client_id = ?",
+                                                  (client_id,)).fetchall()
+        return rows[0][0] if rows else None
+
+    def connection(self) -> sqlite3.Connection:
+        """This process's watch connection (tests trace the statements it sends)."""
+        with self._lock:
+            return self._own_connection()
+
+    def close(self, _engine=None) -> None:
+        """Close this process's connection; the next look opens another and trusts no earlier look."""
+        with self._lock:
+            if self._connection is not None and self._pid == getpid():
+                self._connection.close()
+                self._connection, self._pid = None, None
+
+    def _own_connection(self) -> sqlite3.Connection:
+        if self._pid != getpid():
+            if self._connection is not None:
+                # Opened by the parent: never closed here (closing it could disturb the parent's
+                # locks), only never used again.
+                self._inherited.append(self._connection)
+            # isolation_level=None: no implicit BEGIN, so every statement reads the latest commit.
+            connection = sqlite3.connect(self.database_path, isolation_level=None, check_same_thread=False)
+            apply_pragmas(connection)
+            connection.execute("PRAGMA query_only = ON")
+            self._connection, self._pid = connection, getpid()
+            self._data_version = None  # a new connection's numbers say nothing about the old one's
+        return self._connection

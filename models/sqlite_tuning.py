@@ -20,7 +20,12 @@ def tune_sqlite_engine(engine: Engine) -> None:
 
 def _set_pragmas(dbapi_connection, _record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        for pragma in PRAGMAS:
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+        apply_pragmas(dbapi_connection)
+
+
+def apply_pragmas(connection: sqlite3.Connection) -> None:
+    """The pragmas on one connection (the engine's, or one opened outside it: models/client_snapshots.py)."""
+    cursor = connection.cursor()
+    for pragma in PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()

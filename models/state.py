@@ -43,7 +43,7 @@ def init_state(app: Flask, encryption_key: bytes) -> AppCredsState:
         secret_box=SecretBox(encryption_key),
         signing_keys=SigningKeys(Path(app.instance_path) / "signing-keys.json"),
         events=EventRecorder(app, float(app.config["APPCREDS_EVENT_FLUSH_SECONDS"])),
-        client_snapshots=ClientSnapshots(),
+        client_snapshots=ClientSnapshots(int(app.config["APPCREDS_CLIENT_SNAPSHOT_CAPACITY"])),
     )
     app.extensions[_EXTENSION_KEY] = state
     return state

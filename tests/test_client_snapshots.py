@@ -1,16 +1,31 @@
 """Per-worker application snapshots (models/client_snapshots.py): reused while the application's
-version is unchanged, reloaded at the very next request after any change, in every worker."""
+version is unchanged, reloaded at the very next request after any change, in every worker.
+
+On a SQLite file a snapshot is reused with no query while PRAGMA data_version is unchanged
+(CommitWatch); tests/oauth/test_round_trips.py counts the statements, and
+tests/e2e/test_client_snapshots_e2e.py changes applications under a real two-worker gunicorn."""
 import base64
+import sqlite3
 
 import pytest
+from sqlalchemy import event
 
-from models import Client, db
+from models import Client, ClientGrant, Credential, client_snapshots, db
 from models.applications import find_application, grant_api, revoke_api_grant, rotate_secret
-from models.client_snapshots import ClientSnapshots
+from models.client_snapshots import ClientSnapshot, ClientSnapshots, column_names
 from models.credential_registry import add_public_key_credential, delete_credential, rename_credential
 from models.state import app_state
 from tests.conftest import _make_app
-from tests.factories import DEMO_API, TOKEN_URL, make_app, make_rsa_key, public_pem
+from tests.factories import (
+    DEMO_API,
+    TOKEN_URL,
+    make_app,
+    make_assertion,
+    make_jwt_app,
+    make_rsa_key,
+    public_pem,
+    register_key,
+)
 
 
 def version_of(app, client_id) -> int:
@@ -100,3 +115,118 @@ def test_past_its_capacity_the_least_recently_used_snapshot_goes(app):
         snapshots.find(third)  # over capacity: `second`, the least recently used, goes
         assert first in snapshots and third in snapshots and second not in snapshots
         assert snapshots.find(first) is kept
+
+
+def test_a_deleted_key_in_one_worker_is_refused_by_another_at_its_next_request(app, instance_path):
+    other_worker = _make_app(instance_path)
+    client_id, deleted_key, deleted_kid = make_jwt_app(app)
+    kept_key = make_rsa_key("snapshot-kept-key")
+    kept_kid = register_key(app, client_id, kept_key)["kid"]
+    worker_client = other_worker.test_client()
+
+    def token_status(key, kid):
+        return worker_client.post(TOKEN_URL, data={
+            "grant_type": "client_credentials", "audience": DEMO_API, "client_assertion_type":
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": make_assertion(client_id, key, kid)}).status_code
+
+    assert token_status(deleted_key, deleted_kid) == 200
+    change(app, client_id, lambda client: delete_credential(
+        client, next(c for c in client.credentials if c.kid == deleted_kid)))
+    assert token_status(deleted_key, deleted_kid) == 401
+    assert token_status(kept_key, kept_kid) == 200
+    with other_worker.app_context():
+        db.engine.dispose()
+
+
+def test_the_capacity_is_a_setting(instance_path):
+    app = _make_app(instance_path, APPCREDS_CLIENT_SNAPSHOT_CAPACITY=3)
+    assert app_state(app).client_snapshots.capacity == 3
+    with app.app_context():
+        db.engine.dispose()
+
+
+def engine_statements(app, action) -> list[str]:
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(_connection, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with app.app_context():
+            action()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+def test_without_the_commit_watch_every_find_asks_for_the_version(app):
+    """The path every database but a SQLite file takes (PostgreSQL): one version query per find."""
+    client_id, _ = make_app(app)
+    snapshots = ClientSnapshots(watch_commits=False)
+    with app.app_context():
+        first = snapshots.find(client_id)
+    statements = engine_statements(app, lambda: snapshots.find(client_id))
+    assert len(statements) == 1 and "version" in statements[0], statements
+    assert snapshots.commit_watch is None
+    with app.app_context():
+        assert snapshots.find(client_id) is first
+
+
+def test_a_new_process_opens_its_own_watch_connection_and_checks_again(app, monkeypatch):
+    """gunicorn forks workers from the process that built the app: a look in a new process opens
+    a connection of its own, and no snapshot confirmed in the old one is trusted without a query."""
+    client_id, _ = make_app(app)
+    snapshots = app_state(app).client_snapshots
+    with app.app_context():
+        kept = snapshots.find(client_id)
+    inherited = snapshots.commit_watch.connection()
+    monkeypatch.setattr(client_snapshots, "getpid", lambda: -1)  # as if in a forked worker
+    seen = []
+    own = snapshots.commit_watch.connection()
+    own.set_trace_callback(seen.append)
+    with app.app_context():
+        assert snapshots.find(client_id) is kept
+    assert own is not inherited
+    assert [statement.split()[0] for statement in seen] == ["PRAGMA", "SELECT"]
+
+
+def test_disposing_the_engine_closes_the_watch_connection(app):
+    """Its connection ends with the engine's (test teardown, shutdown); the next look opens another."""
+    client_id, _ = make_app(app)
+    snapshots = app_state(app).client_snapshots
+    with app.app_context():
+        kept = snapshots.find(client_id)
+        closed = snapshots.commit_watch.connection()
+        db.engine.dispose()
+        with pytest.raises(sqlite3.ProgrammingError):
+            closed.execute("SELECT 1")
+        assert snapshots.find(client_id) is kept
+        assert snapshots.commit_watch.connection() is not closed
+
+
+def columns_of(model, row) -> dict:
+    return {name: getattr(row, name) for name in column_names(model)}
+
+
+def test_a_snapshot_answers_everything_the_application_does(app):
+    """A snapshot holds every column of the application, its grants and credentials, and has
+    every public method and property Client defines (a new one must be added to ClientSnapshot)."""
+    client_id, _ = make_app(app)
+    change(app, client_id, _add_key)
+    with app.app_context():
+        snapshot = app_state(app).client_snapshots.find(client_id)
+        loaded = find_application(client_id)
+        assert columns_of(Client, snapshot) == columns_of(Client, loaded)
+        assert [columns_of(ClientGrant, grant) for grant in snapshot.grants] == \
+               [columns_of(ClientGrant, grant) for grant in loaded.grants]
+        assert [columns_of(Credential, credential) for credential in snapshot.credentials] == \
+               [columns_of(Credential, credential) for credential in loaded.credentials]
+        assert (len(snapshot.grants), len(snapshot.credentials)) == (1, 1)
+    rules = [name for name, value in vars(Client).items()
+             if not name.startswith("_") and (callable(value) or isinstance(value, property))]
+    assert "check_grant_type" in rules
+    assert [name for name in rules if not hasattr(ClientSnapshot, name)] == []

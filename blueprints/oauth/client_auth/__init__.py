@@ -38,7 +38,6 @@ from blueprints.oauth.client_auth import client_secret, mtls, none, private_key_
 from blueprints.oauth.errors import ClientAuthFailure, ClientRequestError, TooManyRequestsError
 from blueprints.oauth.inspection import passed
 from blueprints.rate_limits import failure_limits
-from models import Client
 from models.auth_methods import (
     CLIENT_SECRET_BASIC,
     CLIENT_SECRET_POST,
@@ -48,6 +47,7 @@ from models.auth_methods import (
     SELF_SIGNED_TLS_CLIENT_AUTH,
     TLS_CLIENT_AUTH,
 )
+from models.client_snapshots import ClientSnapshot
 from models.state import app_state
 
 # Parameters that carry a credential; RFC 6749 §2.3.1 forbids them in the request URI.
@@ -90,16 +90,16 @@ CHECKS = {
 }
 
 
-def query_client(client_id: str) -> Client | None:
+def query_client(client_id: str) -> ClientSnapshot | None:
     """The application with this client id: a read-only snapshot (models/client_snapshots.py),
-    checked against the database once per HTTP request."""
+    checked once per HTTP request: on SQLite by PRAGMA data_version, else by its version."""
     found = g.setdefault("appcreds_clients", {})
     if client_id not in found:
         found[client_id] = app_state().client_snapshots.find(client_id)
     return found[client_id]
 
 
-def authenticate(request, methods, endpoint: str, run_registered_hook: Callable) -> Client:
+def authenticate(request, methods, endpoint: str, run_registered_hook: Callable) -> ClientSnapshot:
     """Authenticate the client of an OAuth2Request, allowing only `methods` at `endpoint`.
 
     `run_registered_hook(method)` runs the hook registered with Authlib for that one method
@@ -126,7 +126,7 @@ def authenticate(request, methods, endpoint: str, run_registered_hook: Callable)
     return client
 
 
-def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> Client:
+def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> ClientSnapshot:
     presented = _presented_mechanisms(request, attempt)
     if not presented:
         failure_limits.check(None)
@@ -226,7 +226,7 @@ def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str, c
     )
 
 
-def named_client() -> tuple[str | None, Client | None]:
+def named_client() -> tuple[str | None, ClientSnapshot | None]:
     """The client id a request names (body or Basic header) and its application, without authenticating."""
     client_id = None
     try:
