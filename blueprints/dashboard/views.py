@@ -26,7 +26,6 @@ from models.applications import (
 from models.state import app_state
 
 
-
 @bp.get("/")
 def applications():
     """List every application."""
