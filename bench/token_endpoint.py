@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import quote, urlencode, urljoin, urlsplit
@@ -141,9 +142,15 @@ def use_revision(ref: str, into: Path) -> str:
     return commit
 
 
+def instance_env(instance: Path) -> dict:
+    """Settings an instance needs in every process: an --also-alg instance's algorithm (instance-ALG.alg)."""
+    alg_file = instance.parent / f"{instance.name}.alg"
+    return {"APPCREDS_ACCESS_TOKEN_ALG": alg_file.read_text().strip()} if alg_file.exists() else {}
+
+
 def flask_cli(instance: Path, issuer: str, *args: str) -> str:
     env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer,
-           "APPCREDS_ADMIN_PASSWORD": "bench-only-password"}
+           "APPCREDS_ADMIN_PASSWORD": "bench-only-password", **instance_env(instance)}
     completed = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=APP_ROOT, env=env,
                                capture_output=True, text=True, timeout=120, check=False)
     if completed.returncode != 0:
@@ -159,7 +166,7 @@ def gunicorn_own_options() -> list[str]:
 
 
 def start_gunicorn(instance: Path, issuer: str, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
-    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer}
+    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer, **instance_env(instance)}
     return subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--graceful-timeout", "5", *gunicorn_own_options(), *extra, "app:create_app()"],
@@ -169,7 +176,7 @@ def start_gunicorn(instance: Path, issuer: str, port: int, workers: int, extra: 
 
 def start_granian(instance: Path, issuer: str, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
     """granian's WSGI interface, as deploy/granian.sh runs it: HTTP keep-alive, no access log."""
-    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer}
+    env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer, **instance_env(instance)}
     return subprocess.Popen(
         [str(VENV_BIN / "granian"), "--interface", "wsgi", "--factory", "--workers", str(workers),
          "--host", "127.0.0.1", "--port", str(port), "--no-access-log", *extra, "app:create_app"],
@@ -233,7 +240,11 @@ def check_one_token(label: str, token_url: str, body: str, authorization: str, d
     # The JWKS from the server that answered (its metadata names the issuer's host, which may be another port).
     jwks_path = urlsplit(get_json(discovery_url)["jwks_uri"]).path
     jwks = get_json(urljoin(discovery_url, jwks_path))
-    token = jwt.decode(document["access_token"], KeySet.import_key_set(jwks), algorithms=["RS256"])
+    # Whichever algorithm the server signs with (APPCREDS_ACCESS_TOKEN_ALG, passed on from the environment).
+    algorithms = sorted({key.get("alg", "RS256") for key in jwks["keys"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # joserfc warns that the name EdDSA is deprecated (RFC 9864)
+        token = jwt.decode(document["access_token"], KeySet.import_key_set(jwks), algorithms=algorithms)
     claims = token.claims
     problems = [f"{name}={claims.get(name)!r}" for name, expected in (("iss", issuer), ("aud", audience))
                 if claims.get(name) != expected and [claims.get(name)] != [expected]]
@@ -404,6 +415,26 @@ def start_appcreds(args, workdir: Path, stack: contextlib.ExitStack) -> list[Tar
     for kind in kinds:
         targets += start_server(kind, args, workdir, stack, instance, created,
                                 (pkjwt_client_id, private_pem) if pkjwt_ok else None, pkjwt_reason, authorizations)
+    for alg in args.also_alg:
+        targets += start_other_algorithm(alg, kinds, args, workdir, stack)
+    return targets
+
+
+def start_other_algorithm(alg: str, kinds: list[str], args, workdir: Path, stack) -> list[Target]:
+    """--also-alg: an instance of its own whose access tokens are signed with `alg`, and its
+    client_secret_basic target on each server kind (nothing else differs from the main instance)."""
+    instance = workdir / f"instance-{alg}"
+    (workdir / f"instance-{alg}.alg").write_text(alg)
+    flask_cli(instance, ISSUER, "setup")
+    created = json.loads(flask_cli(instance, ISSUER, "clients", "create", f"Bench {alg}", "--app-type",
+                                   "non_interactive", "--grant", ISSUER + "api/demo/", "--scope", SCOPE, "--json"))
+    targets = []
+    for kind in kinds:
+        for target in start_server(kind, args, workdir, stack, instance, created, None,
+                                   f"measured with {ISSUER}'s default algorithm only", None):
+            if target.make_load is not None:  # its client_secret_basic target only
+                target.label = target.label.replace("client_secret_basic", f"client_secret_basic {alg}")
+                targets.append(target)
     return targets
 
 
@@ -596,6 +627,8 @@ def main(argv=None) -> int:
                         help="skip the peer run with Connection: close (gunicorn sync workers close each connection)")
     parser.add_argument("--ref", help="benchmark this committed revision (e.g. HEAD), exported to a temporary "
                         "folder, instead of the work tree as it is now")
+    parser.add_argument("--also-alg", action="append", default=[], choices=("PS256", "ES256", "EdDSA"),
+                        help="also measure client_secret_basic with access tokens signed this way (its own instance)")
     parser.add_argument("--applications", type=int, default=0, metavar="N",
                         help="also measure N client_secret_basic applications called round-robin (each worker "
                              "keeps APPCREDS_CLIENT_SNAPSHOT_CAPACITY of them, 10,000 unless set)")
