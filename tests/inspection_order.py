@@ -9,7 +9,7 @@ is the event's reason code, and no check at or after the failing one is claimed 
 FRONT_DOOR = [
     (("no_client_authentication", "multiple_mechanisms", "malformed_basic_header", "malformed_assertion",
       "wrong_assertion_type"), "one client authentication mechanism"),
-    (("too_many_failures", "rate_limited"), "not rate-limited"),
+    (("rate_limited",), "not rate-limited"),
     (("missing_client_id", "credentials_in_query"), "no credentials in the query string"),
     (("client_id_mismatch",), "body client_id names the same client"),
     (("unknown_client",), "an application has this client id"),

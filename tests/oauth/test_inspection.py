@@ -315,3 +315,92 @@ def test_the_management_api_records_each_refused_token_with_its_checks(client, a
     # A token whose signature fails is filed under the client id it claims, and nothing after it is checked.
     assert refused_signature[:4] == ("failure", "bad_signature", "management_api", client_id)
     assert [check["outcome"] for check in refused_signature[4]["checks"]] == ["fail"]
+
+
+def signed_by_the_server(app, claims: dict, typ: str = "at+jwt") -> str:
+    """A JWT signed with the server's own current key, with any claims: tokens no token endpoint would issue."""
+    import base64
+
+    from models.signing_keys import ALGORITHMS
+    from models.state import app_state
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    with app.app_context():
+        key = app_state().signing_keys.current()
+        header = {"alg": key.alg, "typ": typ, "kid": key.kid}
+        signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}".encode()
+        return f"{signing_input.decode()}.{b64(ALGORITHMS[key.alg].sign(key.private_key, signing_input))}"
+
+
+@pytest.mark.parametrize("reason_code", ["missing_authentication", "wrong_audience", "wrong_issuer", "expired",
+                                         "not_an_access_token", "revoked", "certificate_missing"])
+def test_each_refused_management_api_token_names_its_failing_check(client, app, reason_code):
+    from tests.management_api.conftest import MANAGEMENT_API, token_for
+
+    client_id, secret = make_app(app, grant=MANAGEMENT_API, scopes=("read:clients",), name="Reader")
+    now = int(utcnow().timestamp())
+    claims = {"iss": ISSUER, "sub": f"{client_id}@clients", "aud": MANAGEMENT_API, "iat": now, "exp": now + 60,
+              "jti": "inspected-token", "client_id": client_id, "scope": "read:clients"}
+    if reason_code == "wrong_audience":  # a token for the demo API, from the token endpoint itself
+        demo_id, demo_secret = make_app(app)
+        token = client.post(TOKEN_URL, data={"grant_type": "client_credentials", "audience": DEMO_API},
+                            headers=basic(demo_id, demo_secret)).json["access_token"]
+        client_id = demo_id
+    elif reason_code == "revoked":
+        token = token_for(client, client_id, secret)
+        assert client.post("/oauth/revoke", data={"token": token}, auth=(client_id, secret)).status_code == 200
+    else:
+        changed = {"wrong_issuer": {"iss": "https://another-issuer.example/"}, "expired": {"exp": now - 5},
+                   "certificate_missing": {"cnf": {"x5t#S256": "A" * 43}}}.get(reason_code, {})
+        token = signed_by_the_server(app, {**claims, **changed},
+                                     typ="JWT" if reason_code == "not_an_access_token" else "at+jwt")
+    headers = {} if reason_code == "missing_authentication" else {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v2/clients", headers=headers).status_code == 401
+    with app.app_context():
+        event = db.session.execute(db.select(AuthEvent).where(AuthEvent.event_type == "token_use")
+                                   .options(db.undefer(AuthEvent.inspection))).scalar_one()
+        assert (event.outcome, event.reason_code) == ("failure", reason_code)
+        assert event.client_id_sent == (None if reason_code == "missing_authentication" else client_id)
+        assert event.inspection["checks"][-1]["check"] == reason_code
+
+
+def test_a_request_object_for_an_application_without_jar_keys_fails_at_the_key(client, app):
+    make_user(app)
+    client_id, secret = make_web_app(app)
+    response = client.post("/oauth/par", data={"request": request_object(client_id, make_rsa_key("no-jar"))},
+                           auth=(client_id, secret))
+    assert response.json["error"] == "invalid_request_object"
+    (_event, inspection), = [(e, i) for e, i in inspections(app, client_id) if e.event_type == "authorization_request"]
+    assert inspection["checks"][-1]["check"] == "no_jar_key"
+    assert not any(label.startswith("the signature verifies") for label in passed_labels(inspection))
+
+
+def test_an_mtls_inspection_summarises_the_certificate_and_the_edge_s_checks(client, app):
+    from tests.certificates import self_signed_certificate
+    from tests.oauth.client_auth.test_mtls import EDGE_SECRET, edge_headers, register_certificate, token_request
+
+    app.config["APPCREDS_EDGE_SECRET"] = EDGE_SECRET
+    client_id, _ = make_app(app)
+    certificate = self_signed_certificate("laptop-2026")
+    credential_id = register_certificate(app, client_id, certificate)
+    assert token_request(client, client_id, edge_headers(certificate, verdict="FAILED:self signed")).status_code == 200
+    (_event, inspection), = inspections(app, client_id)
+    labels = passed_labels(inspection)
+    assert labels[0] == "the edge secret matches (constant-time comparison)"
+    assert any(label.startswith("the certificate's SHA-256 thumbprint matches") for label in labels)
+    summary = inspection["certificate"]
+    assert summary["x5t#S256"] == certificate.thumbprint and summary["self_signed"] is True
+    assert summary["edge_verdict"] == "FAILED:self signed" and "CN=laptop-2026" in summary["subject"]
+    assert "BEGIN" not in json.dumps(inspection)  # a summary, never the certificate or a key
+
+    # Its only certificate expires: the check that has no current credential fails, and nothing after it runs.
+    with app.app_context():
+        from models import Credential
+
+        db.session.get(Credential, credential_id).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert token_request(client, client_id, edge_headers(certificate)).status_code == 401
+    (_first, _), (refused, failed) = inspections(app, client_id)
+    assert refused.reason_code == "no_current_credential" == failed["checks"][-1]["check"]
