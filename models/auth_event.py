@@ -195,16 +195,8 @@ def purge_old_events(retention_days: int, batch: int = EVENT_PURGE_BATCH) -> int
     if retention_days <= 0:
         return 0
     cutoff = utcnow() - timedelta(days=retention_days)
-    deleted = 0
-    while True:
-        with db.engine.begin() as connection:
-            ids = connection.execute(select(AuthEvent.id).where(AuthEvent.created_at < cutoff)
-                                     .order_by(AuthEvent.id).limit(batch)).scalars().all()
-            if ids:
-                connection.execute(delete(AuthEvent).where(AuthEvent.id.in_(ids)))
-        deleted += len(ids)
-        if len(ids) < batch:
-            return deleted
+    return change_in_batches([AuthEvent.created_at < cutoff],
+                             lambda ids: delete(AuthEvent).where(AuthEvent.id.in_(ids)), batch)
 
 
 def purge_old_inspections(retention_days: int, batch: int = EVENT_PURGE_BATCH) -> int:
@@ -212,14 +204,20 @@ def purge_old_inspections(retention_days: int, batch: int = EVENT_PURGE_BATCH) -
     if retention_days <= 0:
         return 0
     cutoff = utcnow() - timedelta(days=retention_days)
-    cleared = 0
+    return change_in_batches([AuthEvent.created_at < cutoff, AuthEvent.inspection.isnot(None)],
+                             lambda ids: update(AuthEvent).where(AuthEvent.id.in_(ids)).values(inspection=None), batch)
+
+
+def change_in_batches(conditions: list, change, batch: int) -> int:
+    """Apply `change(ids)` to the events matching `conditions`, oldest first, `batch` of them per short
+    transaction, so no request waits behind one long statement; returns how many were changed."""
+    changed = 0
     while True:
         with db.engine.begin() as connection:
-            ids = connection.execute(select(AuthEvent.id).where(AuthEvent.created_at < cutoff,
-                                                                AuthEvent.inspection.isnot(None))
+            ids = connection.execute(select(AuthEvent.id).where(*conditions)
                                      .order_by(AuthEvent.id).limit(batch)).scalars().all()
             if ids:
-                connection.execute(update(AuthEvent).where(AuthEvent.id.in_(ids)).values(inspection=None))
-        cleared += len(ids)
+                connection.execute(change(ids))
+        changed += len(ids)
         if len(ids) < batch:
-            return cleared
+            return changed
