@@ -32,7 +32,7 @@ _NOT_GIVEN = object()     # a check that expected or saw nothing worth showing
 
 @dataclass
 class Inspection:
-    subject: str                                   # what was checked: "client authentication", "request object"
+    subject: str  # what was checked: "client authentication", "request object" or "access token"
     checks: list = field(default_factory=list)     # ("pass", check, saw, expected) or ("fail", reason_code, reason)
     jose: tuple | None = None                      # (what, header, claims) of an assertion or request object
     certificate: object | None = None              # the edge's ClientCertificate
