@@ -8,6 +8,10 @@ Also records every change to an application, through whichever door it came (the
 the command line, the Management API: models/audit.py `record_change`), so the application's Logs tab tells
 its whole story and the audit trail does not depend on the door.
 
+Each event also writes one log line (appcreds.events), except a successful client authentication
+or Management API token use, which log at DEBUG: the event log holds them, and a line per token
+would cost the token endpoint more than the event itself.
+
 Writes are batched: `record()` appends to an in-process buffer that a background thread
 flushes every `APPCREDS_EVENT_FLUSH_SECONDS` in one transaction. The token endpoint thus
 pays for a list append, not for a database commit. Up to that many seconds of events can
@@ -74,6 +78,9 @@ CONSENT_GIVEN, CONSENT_DENIED, CONSENT_WITHDRAWN = "consent_given", "consent_den
 CODE_ISSUED = "code_issued"              # an authorization code sent to the redirect URI (its redemption
                                          # is the token_request with grant_type authorization_code)
 
+# Events of every protocol request: their successes are logged at DEBUG (failures, changes and sign-ins at INFO).
+PER_REQUEST_EVENTS = ("client_authentication", TOKEN_USE)
+
 EVENT_PURGE_BATCH = 500
 EVENT_PURGE_INTERVAL = 3600.0  # seconds between purges in one process
 
@@ -113,10 +120,13 @@ class EventRecorder:
         row["reason"] = row["reason"] or row["reason_code"].replace("_", " ")
         with self._lock:
             self._rows.append(row)
+        # One line per token would cost more than the rest of the event: those successes log at DEBUG.
+        level = logging.DEBUG if row["outcome"] == "success" and row["event_type"] in PER_REQUEST_EVENTS \
+            else logging.INFO
         # Every value escaped: a client_id with a line break must not write a line of its own.
-        if log_line:
-            log.info(
-                "%s %s client_id=%s method=%s endpoint=%s reason=%s",
+        if log_line and log.isEnabledFor(level):
+            log.log(
+                level, "%s %s client_id=%s method=%s endpoint=%s reason=%s",
                 *(loggable(row[column]) for column in ("event_type", "outcome", "client_id_sent", "method",
                                                         "endpoint", "reason_code")),
             )

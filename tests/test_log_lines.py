@@ -51,3 +51,22 @@ def test_a_rate_limit_key_is_logged_escaped(instance_path, caplog):
         client.post("/login", data={"email": "a@b.c\n" + FORGED, "password": "x", "csrf_token": token})
     assert "ratelimit" in caplog.text
     assert not any(line.startswith(FORGED) for line in logged_lines(caplog))
+
+
+def test_a_token_issued_writes_no_info_line_and_a_refusal_does(app, client, caplog):
+    """One INFO line per token would cost the hot path more than its event: successes log at DEBUG."""
+    from tests.factories import DEMO_API, make_app
+
+    caplog.set_level("INFO", logger="appcreds.events")
+    client_id, secret = make_app(app)
+    form = {"grant_type": "client_credentials", "audience": DEMO_API}
+    assert client.post(TOKEN_URL, data=form, auth=(client_id, secret)).status_code == 200
+    assert not [line for line in logged_lines(caplog) if client_id in line]
+    assert client.post(TOKEN_URL, data=form, auth=(client_id, "wrong")).status_code == 401
+    assert any(line.startswith(f"client_authentication failure client_id={client_id}")
+               for line in logged_lines(caplog))
+    caplog.clear()
+    caplog.set_level("DEBUG", logger="appcreds.events")
+    assert client.post(TOKEN_URL, data=form, auth=(client_id, secret)).status_code == 200
+    assert any(line.startswith(f"client_authentication success client_id={client_id}")
+               for line in logged_lines(caplog))

@@ -148,7 +148,8 @@ def record_token_request(request, error: OAuth2Error | None = None, grant=None, 
     else:
         outcome, reason_code = "failure", error.error
         reason = getattr(error, "reason", None) or error.description or error.error.replace("_", " ")
-    # A token issued says nothing the client-authentication line did not: only a refusal gets its own log line.
+    # A token issued gets no log line (the event log holds it; its client authentication logs at DEBUG):
+    # only a refusal gets its own line.
     app_state().events.record(
         log_line=error is not None, event_type=TOKEN_REQUEST, client_id_sent=sent[:128] if sent else None,
         client_pk=client.id if client is not None else None, endpoint="token", method=attempt.get("method"),
