@@ -80,17 +80,18 @@ def render_log_list(template: str, scope, list_endpoint: str, list_args: dict, s
                            time_errors=time_errors, page_args=page_args, list_endpoint=list_endpoint,
                            list_args=list_args, pager_args={**list_args, **page_args},
                            show_application=show_application,
-                           client_names=_client_names(pagination.items),
+                           applications=_applications_of(pagination.items),
                            successes_every=int(current_app.config["APPCREDS_INSPECT_SUCCESSES_EVERY"]),
                            **context), 400 if time_errors else 200
 
 
-def _client_names(events) -> dict:
-    """Application names by primary key, for the events on one page (one query)."""
+def _applications_of(events) -> dict:
+    """(name, client id) of each application the events on one page belong to, by primary key (one query)."""
     pks = {event.client_pk for event in events if event.client_pk is not None}
     if not pks:
         return {}
-    return dict(db.session.execute(db.select(Client.id, Client.name).where(Client.id.in_(pks))).all())
+    rows = db.session.execute(db.select(Client.id, Client.name, Client.client_id).where(Client.id.in_(pks)))
+    return {pk: (name, client_id) for pk, name, client_id in rows}
 
 
 def log_time_range(since_text: str, until_text: str):

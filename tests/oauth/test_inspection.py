@@ -257,7 +257,9 @@ def test_the_tenant_wide_logs_list_every_application_and_filter_by_client_id_and
     client.post(TOKEN_URL, data={"grant_type": "client_credentials"}, headers=basic(second, "wrong"))
     client.post(TOKEN_URL, data={"grant_type": "client_credentials"}, headers=basic("nobody-at-all", "x"))
     html = dashboard.client.get("/logs").get_data(as_text=True)
-    assert "First" in html and "Second" in html and "nobody-at-all" in html
+    assert "nobody-at-all" in html
+    assert f'<a href="/applications/{first}/logs">First</a>' in html  # each application links to its Logs tab
+    assert f'<a href="/applications/{second}/logs">Second</a>' in html
     only_second = dashboard.client.get("/logs", query_string={"client_id": second}).get_data(as_text=True)
     assert second in only_second and first not in only_second
     failures = dashboard.client.get("/logs", query_string={"outcome": "failure", "method": "client_secret_basic",
