@@ -406,3 +406,26 @@ def test_an_mtls_inspection_summarises_the_certificate_and_the_edge_s_checks(cli
     assert token_request(client, client_id, edge_headers(certificate)).status_code == 401
     (_first, _), (refused, failed) = inspections(app, client_id)
     assert refused.reason_code == "no_current_credential" == failed["checks"][-1]["check"]
+
+
+def test_the_inspector_page_shows_a_request_object_and_a_management_api_token(client, dashboard, app):
+    from tests.management_api.conftest import MANAGEMENT_API
+
+    make_user(app)
+    web_id, web_secret = make_web_app(app)
+    key = make_rsa_key("jar-key-1")
+    kid = register_key(app, web_id, key, "RS256", use="jar")["kid"]
+    client.post("/oauth/par", data={"request": request_object(web_id, key, kid)}, auth=(web_id, web_secret))
+    reader_id, _ = make_app(app, grant=MANAGEMENT_API, scopes=("read:clients",), name="Reader")
+    client.get("/api/v2/clients", headers={"Authorization": "Bearer not-a-token"})
+    with app.app_context():
+        request_event = db.session.execute(db.select(AuthEvent.id).where(
+            AuthEvent.event_type == "authorization_request")).scalar_one()
+        token_event = db.session.execute(db.select(AuthEvent.id).where(
+            AuthEvent.event_type == "token_use")).scalar_one()
+    html = dashboard.client.get(f"/logs/{request_event}").get_data(as_text=True)
+    assert "Checks of the request object, in the order the server made them" in html
+    assert "The request object, decoded" in html and "oauth-authz-req+jwt" in html
+    html = dashboard.client.get(f"/logs/{token_event}").get_data(as_text=True)
+    assert "Checks of the access token, in the order the server made them" in html
+    assert "<code>bad_signature</code>" in html and reader_id not in html  # a malformed token claims no one
