@@ -75,6 +75,10 @@ def create_app(config=None):
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     load_configuration(app, config)
 
+    from blueprints.request_bodies import AppCredsRequest
+
+    app.request_class = AppCredsRequest  # cheaper form parsing (blueprints/request_bodies.py)
+
     from blueprints import register_blueprints
     from blueprints.extensions import init_extensions
 
