@@ -114,3 +114,30 @@ def test_pushed_requests_in_json_are_counted_per_client_too(client, app):
     # A body the limiter cannot read is answered by the endpoint, never a 500.
     response = client.post("/oauth/par", data="[" * 50000, content_type="application/json")
     assert response.status_code != 500
+
+
+def test_the_limiter_runs_on_limited_paths_only(client, app):
+    """Flask-Limiter's three hooks are wrapped (rate_limits.skip_limiter_hooks_on_unlimited_paths):
+    a token request never reaches them, a pushed request (which has a limit) does."""
+    from flask import request
+    from flask.globals import request_ctx
+
+    from blueprints.rate_limits import limiter
+
+    hooks = [*app.before_request_funcs[None], *app.after_request_funcs[None], *app.teardown_request_funcs[None]]
+    raw = [hook for hook in hooks if getattr(hook, "__self__", None) is limiter or limiter in getattr(hook, "args", ())]
+    assert raw == []  # every one of them was found and wrapped
+    assert len([hook for hook in hooks if getattr(hook, "__wrapped__", None) is not None
+                and (getattr(hook.__wrapped__, "__self__", None) is limiter
+                     or limiter in getattr(hook.__wrapped__, "args", ()))]) == 3
+
+    client_id, secret = make_app(app)
+    seen = {}
+
+    @app.teardown_request
+    def note_limiter_context(_error=None):  # Flask-Limiter keeps its per-request state on the request context
+        seen[request.path] = hasattr(request_ctx._get_current_object(), "_limiter_request_context")
+
+    assert token(client, client_id, secret).status_code == 200
+    client.post("/oauth/par", data={"client_id": client_id, "response_type": "code"}, auth=(client_id, secret))
+    assert seen == {TOKEN_URL: False, "/oauth/par": True}
