@@ -5,9 +5,12 @@
 A migrated throwaway database (SQLite: a temporary file with the app's pragmas, WAL and
 synchronous=NORMAL; PostgreSQL: a throwaway server as tests/e2e/postgres.py starts one, when its
 binaries are installed), one application, then each way of inserting a fresh jti is called
-`--calls` times, `--repeats` times over; the best and the median run are printed in microseconds
-per call. The first line is the code the token endpoint runs (private_key_jwt.py `_insert_jti`);
-the others are what it could do instead. SQLite also times other table shapes on scratch tables:
+`--calls` times, `--repeats` rounds over (one run of each way per round, so a busy machine slows
+them alike); the best and the median run are printed in microseconds per call. The first line is
+the code the token endpoint runs (models/used_assertions.py `insert_jti`: on a SQLite file, the
+process's own sqlite3 connection in autocommit), the second the SQLAlchemy Core path
+(`insert_jti_through_engine`: SQLite's before, PostgreSQL's still); the others are what it could
+do instead. SQLite also times other table shapes on scratch tables:
 those would need a migration.
 """
 import argparse
@@ -27,14 +30,27 @@ sys.path.insert(0, str(ROOT))
 
 def per_call_us(function, calls: int, repeats: int) -> tuple[float, float]:
     """(best, median) microseconds per call of function(jti) over `repeats` runs of `calls` calls."""
-    runs = []
-    for _ in range(repeats):
-        jtis = [uuid.uuid4().hex for _ in range(calls)]
-        started = time.perf_counter()
-        for jti in jtis:
-            function(jti)
-        runs.append((time.perf_counter() - started) / calls * 1e6)
+    runs = [one_run_us(function, calls) for _ in range(repeats)]
     return min(runs), statistics.median(runs)
+
+
+def one_run_us(function, calls: int) -> float:
+    """Microseconds per call of function(jti) over `calls` calls, each with a fresh jti."""
+    jtis = [uuid.uuid4().hex for _ in range(calls)]
+    started = time.perf_counter()
+    for jti in jtis:
+        function(jti)
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def interleaved_per_call_us(ways: dict, calls: int, repeats: int) -> list[tuple[str, float, float]]:
+    """(label, best, median) of each way, run in rounds - one run of each way per round - so that
+    a machine busy with something else slows every way alike."""
+    runs = {label: [] for label in ways}
+    for _ in range(repeats):
+        for label, way in ways.items():
+            runs[label].append(one_run_us(way, calls))
+    return [(label, min(times), statistics.median(times)) for label, times in runs.items()]
 
 
 def ways_to_insert(client_pk: int, own: sqlite3.Connection | None) -> dict:
@@ -44,31 +60,28 @@ def ways_to_insert(client_pk: int, own: sqlite3.Connection | None) -> dict:
     app's pragmas, foreign keys included.
     """
     from sqlalchemy import insert
-    from sqlalchemy.exc import IntegrityError
 
-    from blueprints.oauth.client_auth.private_key_jwt import _insert_jti
     from models import UsedAssertion, db
+    from models.used_assertions import insert_jti, insert_jti_through_engine
 
     table = UsedAssertion.__table__
     expires_at = datetime.now(UTC) + timedelta(minutes=5)
     prepared = insert(table)  # built once: SQLAlchemy compiles it once and reuses that
     values = {"client_pk": client_pk, "expires_at": expires_at}
     dialect = db.engine.dialect.name
-    on_conflict = _on_conflict_do_nothing(dialect, table)
     raw_sql = ("INSERT INTO used_assertions (client_pk, jti, expires_at) VALUES (?, ?, ?)" if dialect == "sqlite"
                else "INSERT INTO used_assertions (client_pk, jti, expires_at) VALUES (%s, %s, %s)")
     raw_expires = expires_at.replace(tzinfo=None).isoformat(sep=" ") if dialect == "sqlite" else expires_at
 
     def as_it_is(jti):
-        assert _insert_jti(client_pk, jti, expires_at)
+        assert insert_jti(client_pk, jti, expires_at)
+
+    def through_engine(jti):
+        assert insert_jti_through_engine(db.engine, client_pk, jti, expires_at)
 
     def prepared_statement(jti):
         with db.engine.begin() as connection:
             connection.execute(prepared, {**values, "jti": jti})
-
-    def on_conflict_do_nothing(jti):
-        with db.engine.begin() as connection:
-            assert connection.execute(on_conflict, {**values, "jti": jti}).first() is not None
 
     def autocommit_one_statement(jti):
         # No BEGIN and COMMIT around it: the INSERT is its own transaction (one round trip on PostgreSQL).
@@ -97,25 +110,23 @@ def ways_to_insert(client_pk: int, own: sqlite3.Connection | None) -> dict:
         db.session.commit()
 
     replayed = uuid.uuid4().hex
-    assert _insert_jti(client_pk, replayed, expires_at)
+    assert insert_jti(client_pk, replayed, expires_at)
 
     def replay_as_it_is(_jti):
-        assert not _insert_jti(client_pk, replayed, expires_at)  # IntegrityError caught, rolled back
+        assert not insert_jti(client_pk, replayed, expires_at)  # ON CONFLICT DO NOTHING: no row returned
 
-    def replay_on_conflict_do_nothing(_jti):
-        with db.engine.begin() as connection:
-            assert connection.execute(on_conflict, {**values, "jti": replayed}).first() is None
+    def replay_through_engine(_jti):
+        assert not insert_jti_through_engine(db.engine, client_pk, replayed, expires_at)
 
-    assert IntegrityError  # the exception _insert_jti catches on a replay
     ways = {
-        "_insert_jti as it is (engine.begin, insert().values(), IntegrityError on replay)": as_it_is,
+        "insert_jti as it is (SQLite file: own sqlite3 connection, autocommit)": as_it_is,
+        "insert_jti_through_engine (engine.begin, ON CONFLICT DO NOTHING RETURNING id)": through_engine,
         "insert(table) built once, parameters per call": prepared_statement,
-        "INSERT ... ON CONFLICT DO NOTHING RETURNING id": on_conflict_do_nothing,
         "insert(table) built once, AUTOCOMMIT connection (no BEGIN/COMMIT)": autocommit_one_statement,
         "driver connection from the pool, SQL string": driver_connection_from_the_pool,
         "ORM unit of work (session.add, commit), for comparison": orm_unit_of_work,
-        "replay: _insert_jti as it is (IntegrityError, rollback)": replay_as_it_is,
-        "replay: ON CONFLICT DO NOTHING (no row returned)": replay_on_conflict_do_nothing,
+        "replay: insert_jti as it is (no row returned)": replay_as_it_is,
+        "replay: insert_jti_through_engine (no row returned)": replay_through_engine,
     }
     if dialect == "postgresql":
         ways["insert(table) built once, SET LOCAL synchronous_commit TO OFF"] = asynchronous_commit
@@ -131,18 +142,9 @@ def ways_to_insert(client_pk: int, own: sqlite3.Connection | None) -> dict:
         def replay_own_connection(_jti):
             assert own.execute(own_sql, (client_pk, replayed, stored_expires)).rowcount == 0
 
-        ways["own sqlite3 connection, ON CONFLICT DO NOTHING, rowcount (autocommit)"] = own_connection
-        ways["replay: own sqlite3 connection, ON CONFLICT DO NOTHING"] = replay_own_connection
+        ways["prototype: own sqlite3 connection, hand-written SQL and expires_at, rowcount"] = own_connection
+        ways["replay: prototype, own sqlite3 connection"] = replay_own_connection
     return ways
-
-
-def _on_conflict_do_nothing(dialect: str, table):
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    # RETURNING says whether a row went in, the same way on both (rowcount is -1 with psycopg here).
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=["client_pk", "jti"]).returning(table.c.id)
 
 
 SCRATCH_SHAPES = {
@@ -211,7 +213,7 @@ def measure(database_url: str | None, instance: Path, calls: int, repeats: int) 
             own = sqlite3.connect(db.engine.url.database, isolation_level=None)
             apply_pragmas(own)
         ways = ways_to_insert(client.id, own)
-        rows = [(label, *per_call_us(way, calls, repeats)) for label, way in ways.items()]
+        rows = interleaved_per_call_us(ways, calls, repeats)
         if own is not None:
             own.close()
             rows += sqlite_shapes(Path(db.engine.url.database), calls, repeats)

@@ -5,9 +5,10 @@ current (models/client_snapshots.py)? On a SQLite file the worker first reads `P
 data_version` on its own connection (CommitWatch); when nothing was committed since its last
 look, that pragma is all: no table is read. It is counted apart from the other statements,
 because it reads no table, only a counter SQLite keeps in shared memory. A Private Key JWT
-request also inserts its jti (replay, RFC 7523 §3 item 7), a commit the next request's look
-sees, so that one asks for the version again. The event log is written later, in batches, by
-another thread.
+request also inserts its jti (replay, RFC 7523 §3 item 7) - on a SQLite file on the worker's
+own writer connection (models/used_assertions.py) - a commit the next request's look sees, so
+that one asks for the version again. The event log is written later, in batches, by another
+thread.
 """
 import base64
 
@@ -16,6 +17,7 @@ from sqlalchemy import event
 
 from models import db
 from models.state import app_state
+from models.used_assertions import jti_writer
 from tests.conftest import _make_app
 from tests.factories import DEMO_API, TOKEN_URL, make_app, make_assertion, make_jwt_app
 
@@ -33,8 +35,9 @@ def batched_app(instance_path):
 
 
 def statements_during(app, send) -> list[str]:
-    """The SQL statements the request thread sends while `send()` runs: through the engine, and
-    on the snapshots' own SQLite connection (CommitWatch), its pragma included."""
+    """The SQL statements the request thread sends while `send()` runs: through the engine, on
+    the snapshots' own SQLite connection (CommitWatch), its pragma included, and on the jti
+    writer's own connection."""
     seen = []
 
     def note(statement):
@@ -47,13 +50,18 @@ def statements_during(app, send) -> list[str]:
         engine = db.engine
     watch = app_state(app).client_snapshots.commit_watch
     assert watch is not None, "a SQLite file: the snapshots watch its commits with PRAGMA data_version"
+    writer = jti_writer(engine)
+    assert writer is not None, "a SQLite file: jtis are inserted on a connection of the worker's own"
+    own_connections = (watch.connection(), writer.connection())
     event.listen(engine, "before_cursor_execute", count)
-    watch.connection().set_trace_callback(note)
+    for connection in own_connections:
+        connection.set_trace_callback(note)
     try:
         send()
     finally:
         event.remove(engine, "before_cursor_execute", count)
-        watch.connection().set_trace_callback(None)
+        for connection in own_connections:
+            connection.set_trace_callback(None)
     return seen
 
 
@@ -96,4 +104,4 @@ def test_a_private_key_jwt_token_adds_only_its_jti_insert(batched_app):
 
     send()  # warm; its jti insert is a commit, so the next request asks for the version again
     statements = [s for s in statements_during(batched_app, send) if s != PRAGMA]
-    assert len(statements) <= 2 and sum(s.startswith("INSERT") for s in statements) == 1, statements
+    assert statements == ["SELECT VERSION", "INSERT INTO"]

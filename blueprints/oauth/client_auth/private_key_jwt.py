@@ -20,18 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, url_for
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from blueprints.oauth.errors import ClientAuthFailure
 from blueprints.oauth.housekeeping import at_most_every
 from blueprints.oauth.inspection import passed, show_jose
 from blueprints.oauth.jws import BASE64URL, base64url_decode, is_numeric_date, json_object, verify_rsa_signature
-from models import UsedAssertion, db
 from models.auth_methods import KEY_ALGORITHMS, PRIVATE_KEY_JWT
 from models.key_material import KeyProblem, public_key_of, select_verification_keys
-from models.timeutil import utcnow
+from models.used_assertions import delete_expired_jti, insert_jti, jti_kept_until, purge_used_assertions
 
 log = logging.getLogger("appcreds.private_key_jwt")
 
@@ -255,70 +251,25 @@ def record_jti(client, claims: dict) -> None:
     """RFC 7523 §3 item 7: accept a jti once per application until its exp (plus skew) has passed.
 
     The unique constraint on (client, jti) makes the first insert win atomically across
-    workers and servers sharing the database. Own transactions, apart from the session.
+    workers and servers sharing the database (models/used_assertions.py). Own transactions,
+    apart from the session.
     """
     skew = int(current_app.config["APPCREDS_CLOCK_SKEW"])
     expires_at = datetime.fromtimestamp(claims["exp"] + skew, UTC)
     jti = claims["jti"]
-    if not _insert_jti(client.id, jti, expires_at):
+    if not insert_jti(client.id, jti, expires_at):
         # Taken. A record whose time is up protects nothing any more: drop it and try once more.
-        if not _delete_expired_jti(client.id, jti) or not _insert_jti(client.id, jti, expires_at):
+        if not delete_expired_jti(client.id, jti) or not insert_jti(client.id, jti, expires_at):
             raise ClientAuthFailure("replayed", f"jti {_show(jti)} already used: replay refused (its record is "
-                                                f"kept until {_jti_kept_until(client.id, jti)})")
+                                                f"kept until {jti_kept_until(client.id, jti)})")
     passed("jti not used before, now recorded once (RFC 7523 §3 item 7)", saw=jti)
     purge_used_assertions_now_and_then()
-
-
-def _insert_jti(client_pk: int, jti: str, expires_at: datetime) -> bool:
-    """Insert and commit; False when (client, jti) is already recorded.
-
-    INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike): a taken jti inserts no row, so
-    a replay costs no exception and no rollback (bench/jti_insert.py: about 60 µs less on SQLite).
-    """
-    try:
-        with db.engine.begin() as connection:
-            inserted = connection.execute(_INSERT_JTI[connection.dialect.name],
-                                          {"client_pk": client_pk, "jti": jti, "expires_at": expires_at})
-            return inserted.first() is not None  # RETURNING: the new row's id, or no row when taken
-    except IntegrityError:  # the application was deleted while this request ran (its foreign key)
-        return False
-
-
-# One statement per database, built once: insert unless (client_pk, jti) is already there.
-_INSERT_JTI = {
-    name: dialect.insert(UsedAssertion.__table__).on_conflict_do_nothing(index_elements=["client_pk", "jti"])
-    .returning(UsedAssertion.__table__.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-
-
-def _delete_expired_jti(client_pk: int, jti: str) -> bool:
-    table = UsedAssertion.__table__
-    with db.engine.begin() as connection:
-        return connection.execute(delete(table).where(table.c.client_pk == client_pk, table.c.jti == jti,
-                                                      table.c.expires_at <= utcnow())).rowcount == 1
-
-
-def _jti_kept_until(client_pk: int, jti: str) -> str:
-    """When the record of a used jti expires (UTC), for the reason of a refused replay."""
-    table = UsedAssertion.__table__
-    with db.engine.connect() as connection:
-        expires_at = connection.execute(select(table.c.expires_at).where(table.c.client_pk == client_pk,
-                                                                         table.c.jti == jti)).scalar()
-    return f"{expires_at:%H:%M:%S} UTC" if expires_at is not None else "its exp"
 
 
 @at_most_every(PURGE_INTERVAL)
 def purge_used_assertions_now_and_then() -> None:
     """Delete expired jti records, at most once a PURGE_INTERVAL per process (one indexed DELETE)."""
     purge_used_assertions()
-
-
-def purge_used_assertions() -> int:
-    """Delete every jti record whose assertion could no longer be valid; returns how many."""
-    table = UsedAssertion.__table__
-    with db.engine.begin() as connection:
-        return connection.execute(delete(table).where(table.c.expires_at <= utcnow())).rowcount
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -15,13 +15,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from blueprints.oauth.client_auth.private_key_jwt import purge_used_assertions
 from models import Credential, UsedAssertion, db
 from models.applications import find_application, set_auth_method
 from models.client_secrets import reveal_client_secret
 from models.credential_registry import delete_credential, find_credential, rename_credential
 from models.errors import CredentialError
 from models.timeutil import utcnow
+from models.used_assertions import purge_used_assertions
 from tests.conftest import _make_app
 from tests.factories import (
     DEMO_API,
