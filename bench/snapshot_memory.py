@@ -5,9 +5,9 @@
 Makes a migrated throwaway SQLite database with N applications made as the dashboard makes them
 (a secret, one API grant) and 20 with a private_key_jwt key too, then loads each group into a
 ClientSnapshots cache (models/client_snapshots.py) and measures the memory the cache holds
-with tracemalloc. For comparison it also keeps the ORM objects the snapshots are copied from
-(what the cache held before ClientSnapshot). Multiply by APPCREDS_CLIENT_SNAPSHOT_CAPACITY for
-a worker's worst case.
+with tracemalloc. For comparison it also keeps the ORM objects of the same applications (what
+the cache held before ClientSnapshot; snapshots are now loaded with Core, not copied from them).
+Multiply by APPCREDS_CLIENT_SNAPSHOT_CAPACITY for a worker's worst case.
 """
 import argparse
 import gc
@@ -63,11 +63,15 @@ def make_applications(count: int, with_key: bool) -> list[str]:
 
 
 def measure(client_ids: list[str]) -> dict:
-    """Bytes per application held by ClientSnapshots and by the ORM objects it copies; µs to load one."""
-    from sqlalchemy.orm import Session
+    """Bytes per application held by ClientSnapshots and by the ORM objects; µs to load one."""
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import Session, joinedload, selectinload
 
-    from models import db
-    from models.client_snapshots import _WHOLE_APPLICATION, ClientSnapshots
+    from models import Client, db
+    from models.client_snapshots import ClientSnapshots
+
+    whole_application = (select(Client).where(Client.client_id == bindparam("client_id"))
+                         .options(joinedload(Client.grants), selectinload(Client.credentials)))
 
     def snapshots():
         cache = ClientSnapshots(capacity=len(client_ids))
@@ -77,7 +81,7 @@ def measure(client_ids: list[str]) -> dict:
         kept = []
         for client_id in client_ids:
             with Session(db.engine, expire_on_commit=False) as session:
-                kept.append(session.execute(_WHOLE_APPLICATION, {"client_id": client_id}).unique().scalar_one())
+                kept.append(session.execute(whole_application, {"client_id": client_id}).unique().scalar_one())
         return kept
 
     snapshots(), orm_objects()  # warm: imports, compiled statements, the pool
@@ -115,7 +119,7 @@ def main() -> int:
         print(f"{label}:\n"
               f"  ClientSnapshot (slotted copy): {numbers['snapshot_bytes']:>6.0f} bytes each, "
               f"{numbers['snapshot_load_us']:.0f} µs to load one (a first find: version check, load, copy)\n"
-              f"  ORM objects it is copied from: {numbers['orm_bytes']:>6.0f} bytes each, "
+              f"  ORM objects of the same rows:  {numbers['orm_bytes']:>6.0f} bytes each, "
               f"{numbers['orm_load_us']:.0f} µs to load one")
     return 0
 

@@ -1,11 +1,12 @@
 """Per-worker snapshots of applications, for the protocol endpoints.
 
-Loading an application through the ORM (with its grants and credentials) costs more than the
-RSA signature of the token. So each worker keeps the applications it has loaded, and before
-handing one out makes sure it is still what the database holds. Every change to an application,
-its API grants or its credentials increments `version` in the same transaction (models/client.py,
-count_application_changes), so a rotated secret, a deleted key or a deleted application is
-refused at the very next request, in every worker and on every server sharing the database.
+Loading an application with its grants and its credentials takes three queries (a few hundred
+µs on SQLite; bench/snapshot_load.py), where checking its version takes one or none. So each
+worker keeps the applications it has loaded, and before handing one out makes sure it is still
+what the database holds. Every change to an application, its API grants or its credentials
+increments `version` in the same transaction (models/client.py, count_application_changes), so a
+rotated secret, a deleted key or a deleted application is refused at the very next request, in
+every worker and on every server sharing the database.
 
 How a worker knows a snapshot is current:
 - on a SQLite file, it first asks `PRAGMA data_version` on a connection of its own (CommitWatch).
@@ -20,17 +21,32 @@ A snapshot is a plain copy (ClientSnapshot): the application's columns, its gran
 credentials in slotted objects with no ORM state, about a third of the memory of the ORM
 objects (bench/snapshot_memory.py measures it), and only read: code that changes an
 application loads its own copy (models/applications.py).
+
+How a snapshot is loaded: with SQLAlchemy Core, not the ORM. Three SELECTs of the tables'
+columns - the `clients` row by client id, then its `client_grants` and its `credentials` rows,
+in the order of Client.grants and Client.credentials - on one connection, and the rows go
+straight into the slotted objects. Selecting `table.c` columns still applies each column
+type's result processing (aware datetimes from UTCDateTime, Python objects from JSON), so the
+values are the ones the ORM would give; what the ORM adds, an identity map and loader
+machinery, would be thrown away at once, and skipping it more than halves the cost of a miss
+(bench/snapshot_load.py). With more applications than a worker keeps, misses are what limit
+the token endpoint.
+
+The copy is loaded after the version check, so it holds that version or a newer one. Its three
+SELECTs read one committed state of the database (read_one_state), so the version it holds is
+the version of its grants and credentials too.
 """
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from os import getpid
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import Column, bindparam, event, select
 from sqlalchemy import inspect as inspect_model
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.engine import Connection, Engine
 
 from models import db
 from models.client import Client, ClientGrant
@@ -40,15 +56,20 @@ from models.sqlite_tuning import apply_pragmas
 MAX_SNAPSHOTS = 10_000  # per worker, by default (setting APPCREDS_CLIENT_SNAPSHOT_CAPACITY)
 
 _VERSION = select(Client.__table__.c.version).where(Client.__table__.c.client_id == bindparam("client_id"))
-_WHOLE_APPLICATION = (
-    select(Client).where(Client.client_id == bindparam("client_id"))
-    .options(joinedload(Client.grants), selectinload(Client.credentials))
-)
 
 
 def column_names(model) -> tuple[str, ...]:
     """The attribute name of every column of a model."""
     return tuple(attribute.key for attribute in inspect_model(model).column_attrs)
+
+
+def table_columns(model) -> tuple[Column, ...]:
+    """The table column behind each of `column_names(model)`, in the same order.
+
+    The attribute name and the column name may differ (`db.Column("name", ...)` under another
+    attribute name): a row is read by position, each value going to its attribute.
+    """
+    return tuple(attribute.columns[0] for attribute in inspect_model(model).column_attrs)
 
 
 class GrantSnapshot:
@@ -84,7 +105,10 @@ class ClientSnapshot(ClientMixin):
 
     @classmethod
     def of(cls, client: Client) -> "ClientSnapshot":
-        """A copy of a loaded application, its grants and its credentials (in their order)."""
+        """A copy of an application loaded through the ORM, its grants and its credentials (in their order).
+
+        Workers load snapshots with load_snapshot below; this copy is what tests compare them with.
+        """
         snapshot = copy_columns(client, cls)
         snapshot.grants = [copy_columns(grant, GrantSnapshot) for grant in client.grants]
         snapshot.credentials = [copy_columns(credential, CredentialSnapshot) for credential in client.credentials]
@@ -97,6 +121,62 @@ def copy_columns(loaded, snapshot_class):
     for name in column_names(type(loaded)):
         setattr(snapshot, name, getattr(loaded, name))
     return snapshot
+
+
+# Built once, at import. The children are selected by the application's primary key (each table
+# has an index on client_pk) and ordered as the relationships order them.
+_APPLICATION_ROW = select(*table_columns(Client)).where(Client.__table__.c.client_id == bindparam("client_id"))
+_GRANT_ROWS = (select(*table_columns(ClientGrant)).where(ClientGrant.__table__.c.client_pk == bindparam("client_pk"))
+               .order_by(*Client.grants.property.order_by))
+_CREDENTIAL_ROWS = (select(*table_columns(Credential)).where(Credential.__table__.c.client_pk == bindparam("client_pk"))
+                    .order_by(*Client.credentials.property.order_by))
+
+
+def copy_row(row, snapshot_class, names: tuple[str, ...]):
+    """A `snapshot_class` holding a row's values, the i-th value in the attribute names[i]."""
+    snapshot = snapshot_class()
+    for name, value in zip(names, row, strict=True):
+        setattr(snapshot, name, value)
+    return snapshot
+
+
+_CLIENT_NAMES = column_names(Client)
+_GRANT_NAMES = column_names(ClientGrant)
+_CREDENTIAL_NAMES = column_names(Credential)
+
+
+def load_snapshot(connection: Connection, client_id: str) -> ClientSnapshot | None:
+    """The application with this client id, its grants and its credentials, read on `connection`; or None."""
+    row = connection.execute(_APPLICATION_ROW, {"client_id": client_id}).first()
+    if row is None:
+        return None
+    snapshot = copy_row(row, ClientSnapshot, _CLIENT_NAMES)
+    children = {"client_pk": snapshot.id}
+    snapshot.grants = [copy_row(grant, GrantSnapshot, _GRANT_NAMES)
+                       for grant in connection.execute(_GRANT_ROWS, children)]
+    snapshot.credentials = [copy_row(credential, CredentialSnapshot, _CREDENTIAL_NAMES)
+                            for credential in connection.execute(_CREDENTIAL_ROWS, children)]
+    return snapshot
+
+
+@contextmanager
+def read_one_state(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads, until the block ends, all see one committed state of the database.
+
+    A transaction alone does not promise that:
+    - on SQLite, Python's sqlite3 sends no BEGIN before a SELECT, so each SELECT would be a read
+      transaction of its own, and a commit between two of them would be seen by the second only.
+      An explicit BEGIN makes them one read transaction (ended by the rollback on leaving);
+    - on PostgreSQL, READ COMMITTED (the default) takes a new snapshot for each statement;
+      REPEATABLE READ takes one for the whole transaction, and a transaction that only reads is
+      never refused at that level.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN")
+        elif connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        yield connection
 
 
 class ClientSnapshots:
@@ -152,13 +232,11 @@ class ClientSnapshots:
         return db.session.connection().execute(_VERSION, {"client_id": client_id}).scalar_one_or_none()
 
     def _load(self, client_id: str, look: int | None) -> ClientSnapshot | None:
-        # Its own short session, started after the version check: the copy holds that version or a newer one.
-        with Session(db.engine) as session:
-            loaded = session.execute(_WHOLE_APPLICATION, {"client_id": client_id}).unique().scalar_one_or_none()
-            if loaded is None:
-                return None
-            snapshot = ClientSnapshot.of(loaded)
-        self._keep(client_id, snapshot, look)
+        # Its own connection, read after the version check: the copy holds that version or a newer one.
+        with read_one_state(db.engine) as connection:
+            snapshot = load_snapshot(connection, client_id)
+        if snapshot is not None:
+            self._keep(client_id, snapshot, look)
         return snapshot
 
     def _keep(self, client_id: str, snapshot: ClientSnapshot, look: int | None) -> None:

@@ -6,6 +6,7 @@ On a SQLite file a snapshot is reused with no query while PRAGMA data_version is
 tests/e2e/test_client_snapshots_e2e.py changes applications under a real two-worker gunicorn."""
 import base64
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -13,11 +14,18 @@ from sqlalchemy import event
 from models import Client, ClientGrant, Credential, client_snapshots, db
 from models.applications import find_application, grant_api, revoke_api_grant, rotate_secret
 from models.client_snapshots import ClientSnapshot, ClientSnapshots, column_names
-from models.credential_registry import add_public_key_credential, delete_credential, rename_credential
+from models.credential_registry import (
+    add_certificate_credential,
+    add_public_key_credential,
+    delete_credential,
+    rename_credential,
+)
 from models.state import app_state
+from tests.certificates import self_signed_certificate
 from tests.conftest import _make_app
 from tests.factories import (
     DEMO_API,
+    ISSUER,
     TOKEN_URL,
     make_app,
     make_assertion,
@@ -230,3 +238,80 @@ def test_a_snapshot_answers_everything_the_application_does(app):
              if not name.startswith("_") and (callable(value) or isinstance(value, property))]
     assert "check_grant_type" in rules
     assert [name for name in rules if not hasattr(ClientSnapshot, name)] == []
+
+
+# --- the Core load (load_snapshot) gives what the ORM load gives -----------------------------
+
+def same_slots(core, orm) -> list[str]:
+    """The slots where two snapshots differ, in value or in type (1 == True and a naive datetime
+    is not an aware one); an unset slot raises AttributeError."""
+    differences = []
+    for name in type(orm).__slots__:
+        core_value, orm_value = getattr(core, name), getattr(orm, name)
+        if name in ("grants", "credentials"):
+            if len(core_value) != len(orm_value):
+                differences.append(f"{name}: {len(core_value)} != {len(orm_value)}")
+            differences += [f"{name}[{index}].{difference}" for index, (core_child, orm_child)
+                            in enumerate(zip(core_value, orm_value, strict=False))
+                            for difference in same_slots(core_child, orm_child)]
+        elif type(core_value) is not type(orm_value) or core_value != orm_value:
+            differences.append(f"{name}: {core_value!r} != {orm_value!r}")
+    return differences
+
+
+def core_and_orm_snapshots(client_id):
+    """(the Core-built snapshot, ClientSnapshot.of the application loaded through the ORM)."""
+    with client_snapshots.read_one_state(db.engine) as connection:
+        core = client_snapshots.load_snapshot(connection, client_id)
+    orm = ClientSnapshot.of(find_application(client_id))
+    return core, orm
+
+
+def test_the_core_load_gives_every_column_as_the_orm_load_does(app):
+    """Two grants and two credentials of different kinds (a Private Key JWT key with an expiry, a
+    self-signed certificate): every slot the same value of the same type, children in order."""
+    client_id, _ = make_app(app, app_type="regular_web", callback_urls=["https://app.example/callback"])
+    with app.app_context():
+        client = find_application(client_id)
+        grant_api(client, ISSUER + "api/v2/", ["read:clients"])
+        add_public_key_credential(client, "private_key_jwt", public_pem(make_rsa_key("core-load-key")),
+                                  expires_at=datetime.now(UTC) + timedelta(days=30))
+        add_certificate_credential(client, self_signed_certificate("core-load").pem)
+        db.session.commit()
+        core, orm = core_and_orm_snapshots(client_id)
+    assert same_slots(core, orm) == []
+    assert (len(core.grants), len(core.credentials)) == (2, 2)
+    assert {credential.credential_type for credential in core.credentials} == {"public_key", "x509_cert"}
+    # The columns whose type does result processing hold values here, so a raw value would show.
+    assert core.secret_rotated_at.tzinfo is not None and core.callback_urls == ["https://app.example/callback"]
+    assert all(credential.expires_at.tzinfo is not None for credential in core.credentials)
+    assert core.require_pkce is True and core.grants[0].scopes
+
+
+def test_the_core_load_of_an_application_with_no_grants_and_no_credentials(app):
+    client_id, _ = make_app(app, grant=None)
+    with app.app_context():
+        core, orm = core_and_orm_snapshots(client_id)
+    assert same_slots(core, orm) == []
+    assert (core.grants, core.credentials) == ([], [])
+
+
+def test_the_core_load_of_an_unknown_client_id_is_none(app):
+    with app.app_context():
+        with client_snapshots.read_one_state(db.engine) as connection:
+            assert client_snapshots.load_snapshot(connection, "no-such-client") is None
+        assert ClientSnapshots(watch_commits=False)._load("no-such-client", None) is None
+
+
+def test_the_reads_of_one_load_see_one_committed_state(app):
+    """A commit between two reads of one load is not seen by the second: the version the snapshot
+    holds is the version of its grants and credentials too. (Python's sqlite3 would otherwise start
+    a new read at each SELECT.)"""
+    client_id, _ = make_app(app)
+    with app.app_context():
+        with client_snapshots.read_one_state(db.engine) as connection:
+            before = connection.execute(client_snapshots._VERSION, {"client_id": client_id}).scalar_one()
+            rotate_secret(find_application(client_id))
+            db.session.commit()  # on another connection of the engine
+            again = connection.execute(client_snapshots._VERSION, {"client_id": client_id}).scalar_one()
+        assert again == before < version_of(app, client_id)
