@@ -31,7 +31,8 @@ from tests.conftest import _make_app
 from tests.e2e.postgres import find_postgres_bin, postgres_server
 from tests.factories import make_app
 
-IN_FIVE_MINUTES = datetime.now(UTC) + timedelta(minutes=5)
+# A day ahead, not minutes: the constant is computed at import, and the whole suite takes minutes.
+TOMORROW = datetime.now(UTC) + timedelta(days=1)
 
 
 @pytest.fixture
@@ -56,12 +57,12 @@ def test_on_a_sqlite_file_the_insert_uses_the_process_own_connection(app, client
         writer = jti_writer(db.engine)
         assert writer is not None
         writer.connection().set_trace_callback(seen.append)
-        assert insert_jti(client_pk, "own", IN_FIVE_MINUTES)
+        assert insert_jti(client_pk, "own", TOMORROW)
         writer.connection().set_trace_callback(None)
     assert used.SQLITE_INSERT_JTI_SQL == ("INSERT INTO used_assertions (client_pk, jti, expires_at) VALUES (?, ?, ?) "
                                           "ON CONFLICT (client_pk, jti) DO NOTHING RETURNING id")
     # One statement, traced with its parameters bound: expires_at as SQLite's DATETIME text, in UTC.
-    bound = f"({client_pk}, 'own', '{IN_FIVE_MINUTES:%Y-%m-%d %H:%M:%S.%f}')"
+    bound = f"({client_pk}, 'own', '{TOMORROW:%Y-%m-%d %H:%M:%S.%f}')"
     assert seen == [used.SQLITE_INSERT_JTI_SQL.replace("(?, ?, ?)", bound)]
 
 
@@ -80,10 +81,10 @@ def test_a_second_insert_of_the_same_jti_returns_false(app, client_pk):
     other_client_id, _ = make_app(app, name="Other application")
     with app.app_context():
         other_pk = find_application(other_client_id).id
-        assert insert_jti(client_pk, "once", IN_FIVE_MINUTES)
-        assert not insert_jti(client_pk, "once", IN_FIVE_MINUTES)
-        assert not insert_jti_through_engine(db.engine, client_pk, "once", IN_FIVE_MINUTES)
-        assert insert_jti(other_pk, "once", IN_FIVE_MINUTES)  # once per application
+        assert insert_jti(client_pk, "once", TOMORROW)
+        assert not insert_jti(client_pk, "once", TOMORROW)
+        assert not insert_jti_through_engine(db.engine, client_pk, "once", TOMORROW)
+        assert insert_jti(other_pk, "once", TOMORROW)  # once per application
         assert db.session.execute(db.select(db.func.count()).select_from(UsedAssertion)).scalar() == 2
 
 
@@ -92,21 +93,21 @@ def test_an_insert_for_a_deleted_application_returns_false(app, client_pk):
     with app.app_context():
         db.session.delete(db.session.get(Client, client_pk))
         db.session.commit()
-        assert not insert_jti(client_pk, "orphan", IN_FIVE_MINUTES)
-        assert insert_jti(client_pk + 1000, "never-an-application", IN_FIVE_MINUTES) is False
+        assert not insert_jti(client_pk, "orphan", TOMORROW)
+        assert insert_jti(client_pk + 1000, "never-an-application", TOMORROW) is False
         assert db.session.execute(db.select(UsedAssertion)).scalars().all() == []
 
 
 def test_an_expired_record_is_deleted_and_its_jti_accepted_again(app, client_pk):
     with app.app_context():
         assert insert_jti(client_pk, "old", datetime.now(UTC) - timedelta(seconds=1))
-        assert insert_jti(client_pk, "current", IN_FIVE_MINUTES)
-        assert not insert_jti(client_pk, "old", IN_FIVE_MINUTES)
+        assert insert_jti(client_pk, "current", TOMORROW)
+        assert not insert_jti(client_pk, "old", TOMORROW)
         assert not delete_expired_jti(client_pk, "current")  # its time is not up
-        assert jti_kept_until(client_pk, "current") == f"{IN_FIVE_MINUTES:%H:%M:%S} UTC"
+        assert jti_kept_until(client_pk, "current") == f"{TOMORROW:%H:%M:%S} UTC"
         assert delete_expired_jti(client_pk, "old")
-        assert insert_jti(client_pk, "old", IN_FIVE_MINUTES)
-        assert stored("old")[1] == IN_FIVE_MINUTES
+        assert insert_jti(client_pk, "old", TOMORROW)
+        assert stored("old")[1] == TOMORROW
 
 
 def test_the_purge_removes_expired_records_written_on_the_own_connection(app, client_pk):
@@ -122,7 +123,7 @@ def test_a_forked_process_opens_its_own_connection_and_the_parent_sees_its_inser
     """gunicorn forks workers from the process that built the app: a SQLite connection must not
     cross a fork, so the child opens its own and leaves the inherited one alone."""
     with app.app_context():
-        assert insert_jti(client_pk, "parent-before", IN_FIVE_MINUTES)
+        assert insert_jti(client_pk, "parent-before", TOMORROW)
         writer = jti_writer(db.engine)
         parent_connection = writer.connection()
         pid = os.fork()
@@ -130,8 +131,8 @@ def test_a_forked_process_opens_its_own_connection_and_the_parent_sees_its_inser
             status = 1
             try:
                 inherited_count = len(used._inherited)
-                if insert_jti(client_pk, "child", IN_FIVE_MINUTES) and not insert_jti(client_pk, "parent-before",
-                                                                                     IN_FIVE_MINUTES):
+                if insert_jti(client_pk, "child", TOMORROW) and not insert_jti(client_pk, "parent-before",
+                                                                                     TOMORROW):
                     own = jti_writer(db.engine).connection()
                     inherited_ok = used._inherited[inherited_count:] == [parent_connection]
                     status = 0 if own is not parent_connection and inherited_ok else 2
@@ -140,9 +141,9 @@ def test_a_forked_process_opens_its_own_connection_and_the_parent_sees_its_inser
         exit_status = wait_for(pid, seconds=30)
         assert exit_status == 0
         assert writer.connection() is parent_connection  # the parent keeps its own
-        assert stored("child")[1] == IN_FIVE_MINUTES
-        assert not insert_jti(client_pk, "child", IN_FIVE_MINUTES)
-        assert insert_jti(client_pk, "parent-after", IN_FIVE_MINUTES)
+        assert stored("child")[1] == TOMORROW
+        assert not insert_jti(client_pk, "child", TOMORROW)
+        assert insert_jti(client_pk, "parent-after", TOMORROW)
 
 
 def wait_for(pid: int, seconds: float) -> int:
@@ -164,7 +165,7 @@ def test_threads_share_the_connection_and_each_jti_wins_once(app, client_pk):
 
     def insert_all():
         with app.app_context():
-            wins.extend(jti for jti in jtis if insert_jti(client_pk, jti, IN_FIVE_MINUTES))
+            wins.extend(jti for jti in jtis if insert_jti(client_pk, jti, TOMORROW))
 
     threads = [threading.Thread(target=insert_all) for _ in range(4)]
     for thread in threads:
@@ -177,12 +178,12 @@ def test_threads_share_the_connection_and_each_jti_wins_once(app, client_pk):
 def test_disposing_the_engine_closes_the_writer_connection(app, client_pk):
     """Its connection ends with the engine's (test teardown, shutdown); the next insert opens another."""
     with app.app_context():
-        assert insert_jti(client_pk, "before", IN_FIVE_MINUTES)
+        assert insert_jti(client_pk, "before", TOMORROW)
         closed = jti_writer(db.engine).connection()
         db.engine.dispose()
         with pytest.raises(sqlite3.ProgrammingError):
             closed.execute("SELECT 1")
-        assert insert_jti(client_pk, "after", IN_FIVE_MINUTES)
+        assert insert_jti(client_pk, "after", TOMORROW)
         assert jti_writer(db.engine).connection() is not closed
 
 
@@ -228,8 +229,8 @@ def test_on_postgresql_the_insert_goes_through_sqlalchemy_core(tmp_path, postgre
                                         "TIME ZONE) ON CONFLICT (client_pk, jti) DO NOTHING RETURNING")
         assert stored_on_postgresql("pg") == expires_at
         assert insert_jti(client_pk, "old", datetime.now(UTC) - timedelta(seconds=1))
-        assert delete_expired_jti(client_pk, "old") and insert_jti(client_pk, "old", IN_FIVE_MINUTES)
-        assert insert_jti(client_pk + 1000, "never-an-application", IN_FIVE_MINUTES) is False
+        assert delete_expired_jti(client_pk, "old") and insert_jti(client_pk, "old", TOMORROW)
+        assert insert_jti(client_pk + 1000, "never-an-application", TOMORROW) is False
         db.engine.dispose()
 
 
