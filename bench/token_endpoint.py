@@ -47,6 +47,7 @@ SCOPE = "read:demo"
 ISSUER = "http://127.0.0.1/"
 PEER = "peer node-oidc-provider"
 PEER_CLOSE = "peer, Connection: close"
+PEER_PKJWT = "peer private_key_jwt"
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -198,10 +199,12 @@ def ensure_peer_installed() -> None:
     subprocess.run([*command, "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True, timeout=600)
 
 
-def start_peer_process(port: int, workers: int, client_id: str, secret: str, log) -> subprocess.Popen:
+def start_peer_process(port: int, workers: int, client_id: str, secret: str, pkjwt_client_id: str,
+                       pkjwt_jwk_file: Path, log) -> subprocess.Popen:
     return subprocess.Popen(
         ["node", "server.js", f"--port={port}", f"--workers={workers}",
-         f"--client-id={client_id}", f"--client-secret={secret}"],
+         f"--client-id={client_id}", f"--client-secret={secret}",
+         f"--pkjwt-client-id={pkjwt_client_id}", f"--pkjwt-jwk-file={pkjwt_jwk_file}"],
         cwd=PEER_DIR, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NODE_ENV": "production"},
     )
 
@@ -502,8 +505,11 @@ def start_peer(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]
     issuer = f"http://127.0.0.1:{port}"
     audience = issuer + "/api/demo/"
     client_id, secret = "bench-peer-client", os.urandom(32).hex()
+    pkjwt_client_id, private_pem, public_jwk = "bench-peer-pkjwt-client", *rsa_key_pair()
+    jwk_file = workdir / "peer-pkjwt.jwk.json"
+    jwk_file.write_text(json.dumps(public_jwk))
     server = stack.enter_context(running(start_peer_process, workdir / "peer.log", port, args.workers,
-                                         client_id, secret))
+                                         client_id, secret, pkjwt_client_id, jwk_file))
     wait_for_http(issuer + "/.well-known/openid-configuration", server)
     token_url = issuer + "/token"
     body = urlencode({"grant_type": "client_credentials", "resource": audience, "scope": SCOPE})
@@ -516,7 +522,43 @@ def start_peer(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]
     if args.peer_close:
         targets.append(Target(PEER_CLOSE, server,
                               lambda: loadgen.Load(token_url, body, authorization, connection_close=True)))
+
+    # private_key_jwt: node-oidc-provider 9 takes its issuer identifier as the assertion's audience.
+    prefix = urlencode({"grant_type": "client_credentials", "resource": audience, "scope": SCOPE,
+                        "client_id": pkjwt_client_id, "client_assertion_type": ASSERTION_TYPE}) + "&client_assertion="
+    one = _sign_assertions(private_pem, pkjwt_client_id, issuer, 1)[0]
+    check_one_token("peer private_key_jwt", token_url, prefix + one, "", issuer + "/.well-known/openid-configuration",
+                    issuer, audience)
+    batches = iter(range(1_000_000))
+    peer_secret = targets[0]
+
+    def pkjwt_load() -> loadgen.Load:
+        rate = peer_secret.results[-1]["rps"] if peer_secret.results else 3000
+        count = args.assertions or int(rate * (args.warmup + args.seconds) * 1.5) + 1000
+        path = workdir / f"assertions-peer-{next(batches)}.txt"
+        took = write_assertions(private_pem, pkjwt_client_id, issuer, count, path)
+        print(f"  (signed {count} client assertions for the peer in {took:.1f} s)", flush=True)
+        return loadgen.Load(token_url, prefix, "", assertions=path)
+
+    targets.append(Target(PEER_PKJWT, server, pkjwt_load))
     return targets
+
+
+def rsa_key_pair() -> tuple[bytes, dict]:
+    """A new RSA key: its private half as PKCS#8 PEM, its public half as an RS256 JWK."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = key.public_key().public_numbers()
+
+    def b64_int(value: int) -> str:
+        return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+    jwk = {"kty": "RSA", "n": b64_int(numbers.n), "e": b64_int(numbers.e), "alg": "RS256", "use": "sig"}
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    return private_pem, jwk
 
 
 @contextlib.contextmanager
@@ -560,6 +602,7 @@ def summarize(targets: list[Target]) -> list[dict]:
     """
     peer = next((t for t in targets if t.label == PEER), None)
     peer_close = next((t for t in targets if t.label == PEER_CLOSE), None)
+    peer_pkjwt = next((t for t in targets if t.label == PEER_PKJWT), None)
     rows = []
     for target in targets:
         if not target.results:
@@ -569,7 +612,9 @@ def summarize(targets: list[Target]) -> list[dict]:
                "rps_each": [round(r["rps"]) for r in target.results]}
         for key in ("rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request", "others_cores"):
             row[key] = statistics.median(r[key] for r in target.results)
-        for name, other in (("ratio_to_peer", peer), ("ratio_to_peer_close", peer_close)):
+        # Like with like: a private_key_jwt target is divided by the peer's private_key_jwt.
+        like = peer_pkjwt if "private_key_jwt" in target.label and peer_pkjwt is not None else peer
+        for name, other in (("ratio_to_peer", like), ("ratio_to_peer_close", peer_close)):
             if other is not None and other.results:
                 row[name] = statistics.median(
                     mine["rps"] / theirs["rps"] for mine, theirs in zip(target.results, other.results, strict=True))
@@ -599,7 +644,8 @@ def print_table(rows: list[dict]) -> None:
         print(line)
     rounds = max((row.get("rounds", 0) for row in rows), default=0)
     print(f"\n{'medians over ' + str(rounds) + ' rounds; ' if rounds > 1 else ''}"
-          "req/s ratios: AppCreds / peer within a round (higher is better for AppCreds).\n"
+          "req/s ratios: AppCreds / peer within a round (higher is better for AppCreds); private_key_jwt\n"
+          "  rows are divided by the peer's private_key_jwt, the others by the peer's client_secret_basic.\n"
           "CPU ms/req: CPU time of the server's processes during the run / its requests (lower is better).\n"
           "others: cores busy with other work on the machine during the run (not the server, not wrk);\n"
           "  above about 0.3 the run competed for the 2 cores and its req/s is low.")

@@ -1,7 +1,10 @@
 // The peer for bench/token_endpoint.py --peer: node-oidc-provider issuing RFC 9068-style JWT
-// access tokens with client_credentials, one client (client_secret_basic), one resource server.
+// access tokens with client_credentials, one client_secret_basic client, one resource server,
+// and (with --pkjwt-client-id and --pkjwt-jwk-file) one private_key_jwt client whose RS256 public
+// key is the JWK in that file.
 //
-//   node server.js --port 8080 --workers 2 --client-id ID --client-secret SECRET
+//   node server.js --port 8080 --workers 2 --client-id ID --client-secret SECRET \
+//       [--pkjwt-client-id ID2 --pkjwt-jwk-file public.jwk.json]
 //
 // Node's cluster module runs --workers processes that share one listening socket (the primary
 // accepts and hands out connections round-robin, Node's default on Linux), to match gunicorn's
@@ -17,6 +20,8 @@ const { values: options } = parseArgs({
     workers: { type: 'string', default: '2' },
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
+    'pkjwt-client-id': { type: 'string' },
+    'pkjwt-jwk-file': { type: 'string' },
   },
 });
 if (!options.port || !options['client-id'] || !options['client-secret']) {
@@ -53,7 +58,18 @@ if (cluster.isPrimary) {
   process.on('SIGINT', stop);
 } else {
   const { default: Provider } = await import('oidc-provider');
+  const { readFileSync } = await import('node:fs');
   const signingKey = JSON.parse(process.env.BENCH_SIGNING_JWK);
+  const pkjwtClients = options['pkjwt-client-id'] ? [{
+    client_id: options['pkjwt-client-id'],
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'RS256',
+    jwks: { keys: [JSON.parse(readFileSync(options['pkjwt-jwk-file'], 'utf8'))] },
+    scope: 'read:demo',
+  }] : [];
 
   const provider = new Provider(issuer, {
     jwks: { keys: [signingKey] },
@@ -65,7 +81,7 @@ if (cluster.isPrimary) {
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'read:demo',
-    }],
+    }, ...pkjwtClients],
     scopes: ['read:demo'],
     features: {
       devInteractions: { enabled: false },
