@@ -315,3 +315,44 @@ def test_the_reads_of_one_load_see_one_committed_state(app):
             db.session.commit()  # on another connection of the engine
             again = connection.execute(client_snapshots._VERSION, {"client_id": client_id}).scalar_one()
         assert again == before < version_of(app, client_id)
+
+
+# --- the preload at a cache's first use -------------------------------------------------------
+
+def test_the_first_find_preloads_every_application_as_the_single_load_gives_it(app):
+    """Three applications (one with two grants and two credentials, one with none): after one find,
+    all are cached, each slot for slot what load_snapshot gives, and the next finds load nothing."""
+    with app.app_context():
+        rich_id, _ = make_app(app, app_type="regular_web", callback_urls=["https://app.example/callback"])
+        client = find_application(rich_id)
+        grant_api(client, ISSUER + "api/v2/", ["read:clients"])
+        add_public_key_credential(client, "private_key_jwt", public_pem(make_rsa_key("preload-key")))
+        add_certificate_credential(client, self_signed_certificate("preload").pem)
+        db.session.commit()
+    bare_id, _ = make_app(app, grant=None)
+    plain_id, _ = make_app(app)
+    snapshots = client_snapshots.ClientSnapshots(capacity=10)
+    with app.app_context():
+        snapshots.find(plain_id)
+        assert {rich_id, bare_id, plain_id} <= set(snapshots._snapshots)
+        for client_id in (rich_id, bare_id, plain_id):
+            with client_snapshots.read_one_state(db.engine) as connection:
+                single = client_snapshots.load_snapshot(connection, client_id)
+            assert same_slots(snapshots._snapshots[client_id][0], single) == []
+        seen = []
+        snapshots.commit_watch.connection().set_trace_callback(seen.append)
+        for client_id in (rich_id, bare_id):
+            snapshots.find(client_id)
+        assert [statement.split()[0] for statement in seen] == ["PRAGMA", "PRAGMA"]  # served from the preload
+
+
+def test_the_preload_takes_at_most_the_capacity_and_a_later_change_is_seen(app):
+    client_ids = [make_app(app)[0] for _ in range(3)]
+    snapshots = client_snapshots.ClientSnapshots(capacity=2)
+    with app.app_context():
+        before = snapshots.find(client_ids[0])
+        assert len(snapshots) == 2
+    change(app, client_ids[0], _add_key)  # committed after the preload: the next find must see it
+    with app.app_context():
+        after = snapshots.find(client_ids[0])
+    assert after is not before and after.version == before.version + 1 and len(after.credentials) == 1
