@@ -482,21 +482,28 @@ def start_server(kind, args, workdir, stack, instance, created, pkjwt, pkjwt_rea
 
     prefix = urlencode({"grant_type": "client_credentials", "audience": audience, "scope": SCOPE,
                         "client_id": pkjwt_client_id, "client_assertion_type": ASSERTION_TYPE}) + "&client_assertion="
-    batches = iter(range(1_000_000))
-
-    def pkjwt_load() -> loadgen.Load:
-        """A fresh file of assertions for this round: 1.5 x what client_secret_basic managed, plus a margin."""
-        rate = secret_target.results[-1]["rps"] if secret_target.results else 1000
-        count = args.assertions or int(rate * (args.warmup + args.seconds) * 1.5) + 1000
-        path = workdir / f"assertions-{kind}-{next(batches)}.txt"
-        took = write_assertions(private_pem, pkjwt_client_id, issuer, count, path)
-        print(f"  (signed {count} client assertions in {took:.1f} s)", flush=True)
-        return loadgen.Load(token_url, prefix, "", connection_close=args.close, assertions=path)
-
     one = _sign_assertions(private_pem, pkjwt_client_id, issuer, 1)[0]
     check_one_token(f"{name} private_key_jwt", token_url, prefix + one, "", discovery, issuer, audience)
-    targets.append(Target(f"{name} private_key_jwt", server, pkjwt_load))
+    targets.append(Target(f"{name} private_key_jwt", server, assertion_loads(
+        args, workdir, kind, secret_target, private_pem, pkjwt_client_id, issuer, token_url, prefix, args.close)))
     return targets
+
+
+def assertion_loads(args, workdir: Path, name: str, secret_target: Target, private_pem: bytes, client_id: str,
+                    audience: str, token_url: str, prefix: str, connection_close: bool = False):
+    """What builds each round's private_key_jwt load: a fresh file of assertions, 1.5 x what the same
+    server's client_secret_basic managed in its last round, plus a margin."""
+    batches = iter(range(1_000_000))
+
+    def load() -> loadgen.Load:
+        rate = secret_target.results[-1]["rps"] if secret_target.results else 3000
+        count = args.assertions or int(rate * (args.warmup + args.seconds) * 1.5) + 1000
+        path = workdir / f"assertions-{name}-{next(batches)}.txt"
+        took = write_assertions(private_pem, client_id, audience, count, path)
+        print(f"  (signed {count} client assertions for {name} in {took:.1f} s)", flush=True)
+        return loadgen.Load(token_url, prefix, "", connection_close=connection_close, assertions=path)
+
+    return load
 
 
 def start_peer(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]:
@@ -529,18 +536,8 @@ def start_peer(args, workdir: Path, stack: contextlib.ExitStack) -> list[Target]
     one = _sign_assertions(private_pem, pkjwt_client_id, issuer, 1)[0]
     check_one_token("peer private_key_jwt", token_url, prefix + one, "", issuer + "/.well-known/openid-configuration",
                     issuer, audience)
-    batches = iter(range(1_000_000))
-    peer_secret = targets[0]
-
-    def pkjwt_load() -> loadgen.Load:
-        rate = peer_secret.results[-1]["rps"] if peer_secret.results else 3000
-        count = args.assertions or int(rate * (args.warmup + args.seconds) * 1.5) + 1000
-        path = workdir / f"assertions-peer-{next(batches)}.txt"
-        took = write_assertions(private_pem, pkjwt_client_id, issuer, count, path)
-        print(f"  (signed {count} client assertions for the peer in {took:.1f} s)", flush=True)
-        return loadgen.Load(token_url, prefix, "", assertions=path)
-
-    targets.append(Target(PEER_PKJWT, server, pkjwt_load))
+    targets.append(Target(PEER_PKJWT, server, assertion_loads(
+        args, workdir, "peer", targets[0], private_pem, pkjwt_client_id, issuer, token_url, prefix)))
     return targets
 
 
