@@ -1,7 +1,7 @@
 """AppCreds: the application factory.
 
     flask --app app run                 # development server
-    gunicorn 'app:create_app()'         # production
+    deploy/granian.sh                   # production (or gunicorn -c deploy/gunicorn.conf.py 'app:create_app()')
 
 Configuration, lowest to highest precedence: DEFAULTS below, `instance/config.py`,
 `APPCREDS_*` environment variables, then the `config` mapping given to `create_app`.
@@ -12,7 +12,29 @@ from pathlib import Path
 
 from flask import Flask
 
+from blueprints.request_bodies import AppCredsRequest
+
 ROOT = Path(__file__).resolve().parent
+
+
+class AppCredsFlask(Flask):
+    """Flask, with two savings on every request (about 35 µs per token together, bench/profile_token.py):
+    form bodies are parsed by AppCredsRequest (blueprints/request_bodies.py), and whether a view or
+    a hook is a coroutine function is asked once per function instead of at every call."""
+
+    request_class = AppCredsRequest
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._known_sync: set = set()  # views and hooks that Flask's ensure_sync hands back unchanged
+
+    def ensure_sync(self, func):
+        if func in self._known_sync:
+            return func
+        result = super().ensure_sync(func)
+        if result is func and len(self._known_sync) < 10_000:  # registered functions: a bounded set
+            self._known_sync.add(func)
+        return result
 
 # Every setting, its default, and (by its type) how its environment variable is parsed.
 DEFAULTS = {
@@ -72,12 +94,8 @@ def create_app(config=None):
     config = dict(config or {})
     instance_path = Path(config.pop("INSTANCE_PATH", None) or os.environ.get("APPCREDS_INSTANCE_PATH")
                          or ROOT / "instance").resolve()
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app = AppCredsFlask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     load_configuration(app, config)
-
-    from blueprints.request_bodies import AppCredsRequest
-
-    app.request_class = AppCredsRequest  # cheaper form parsing (blueprints/request_bodies.py)
 
     from blueprints import register_blueprints
     from blueprints.extensions import init_extensions
