@@ -25,10 +25,10 @@ def base64url_decode(segment: str) -> bytes | None:
 
 
 def _reject_duplicate_names(pairs):
-    names = [name for name, _ in pairs]
-    if len(names) != len(set(names)):
+    document = dict(pairs)
+    if len(document) != len(pairs):  # a name came twice: the dict kept one of them
         raise ValueError("duplicate member name")  # RFC 7515 §5.2: reject rather than guess
-    return dict(pairs)
+    return document
 
 
 def json_object(segment: str) -> dict | None:
