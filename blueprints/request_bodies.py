@@ -11,6 +11,7 @@ that is not read, and the connection is closed as before.
 """
 from urllib.parse import parse_qsl
 
+import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding error handler used below
 from flask import Request, current_app, request
 
 FORM = "application/x-www-form-urlencoded"
@@ -46,7 +47,7 @@ class AppCredsRequest(Request):
     Same rules as Werkzeug 3's `FormDataParser._parse_urlencoded`: the stream is already limited to
     MAX_CONTENT_LENGTH (a larger body is refused with 413 before it is read), blank values are kept,
     undecodable %-escapes are kept as they were, and a body that is not UTF-8 is an empty form.
-    Every other content type (multipart sign-in forms have none) goes to Werkzeug unchanged.
+    Every other content type, multipart included, goes to Werkzeug unchanged.
     """
 
     def _load_form_data(self) -> None:
