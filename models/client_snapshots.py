@@ -55,7 +55,7 @@ from sqlalchemy.engine import Connection, Engine
 from models import db
 from models.client import Client, ClientGrant
 from models.credential import Credential
-from models.sqlite_tuning import apply_pragmas
+from models.sqlite_tuning import own_connection, sqlite_file_of
 
 MAX_SNAPSHOTS = 10_000  # per worker, by default (setting APPCREDS_CLIENT_SNAPSHOT_CAPACITY)
 
@@ -333,10 +333,8 @@ class CommitWatch:
     @classmethod
     def for_engine(cls, engine: Engine) -> "CommitWatch | None":
         """A watch on the engine's database when it is a SQLite file; None otherwise."""
-        url = engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" or url.query:
-            return None  # another database, an in-memory one, or URI options the watch would not honour
-        return cls(url.database)
+        path = sqlite_file_of(engine)
+        return cls(path) if path is not None else None
 
     def look(self) -> int:
         """A number that stays the same exactly as long as nothing is committed to the database."""
@@ -374,9 +372,7 @@ class CommitWatch:
                 # Opened by the parent: never closed here (closing it could disturb the parent's
                 # locks), only never used again.
                 self._inherited.append(self._connection)
-            # isolation_level=None: no implicit BEGIN, so every statement reads the latest commit.
-            connection = sqlite3.connect(self.database_path, isolation_level=None, check_same_thread=False)
-            apply_pragmas(connection)
+            connection = own_connection(self.database_path)  # autocommit: every statement reads the latest commit
             connection.execute("PRAGMA query_only = ON")
             self._connection, self._pid = connection, getpid()
             self._data_version = None  # a new connection's numbers say nothing about the old one's

@@ -1,4 +1,5 @@
-"""SQLite connection settings, applied to each new connection of an app's SQLite engine.
+"""SQLite connection settings, applied to each new connection of an app's SQLite engine, and
+the connections a process opens of its own beside the engine (`own_connection`).
 
 WAL lets readers run beside the writer; synchronous=NORMAL skips the fsync per commit (a
 committed transaction survives a crash of the process, not of the machine); foreign keys on;
@@ -24,8 +25,26 @@ def _set_pragmas(dbapi_connection, _record) -> None:
 
 
 def apply_pragmas(connection: sqlite3.Connection) -> None:
-    """The pragmas on one connection (the engine's, or one opened outside it: models/client_snapshots.py)."""
+    """The pragmas on one connection: the engine's, or one opened beside it (own_connection)."""
     cursor = connection.cursor()
     for pragma in PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def sqlite_file_of(engine: Engine) -> str | None:
+    """The engine's database file when it is a SQLite file without URI options; None otherwise."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" or url.query:
+        return None  # another database, an in-memory one, or options a plain sqlite3.connect would not honour
+    return url.database
+
+
+def own_connection(database_path: str) -> sqlite3.Connection:
+    """A connection of one process's own, beside the engine's (models/client_snapshots.py CommitWatch,
+    models/used_assertions.py JtiWriter): autocommit (isolation_level=None, no implicit BEGIN, so each
+    statement is its own transaction and every read sees the latest commit), shared by the threads of
+    its process (callers hold a lock), with the app's pragmas."""
+    connection = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
+    apply_pragmas(connection)
+    return connection

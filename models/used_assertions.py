@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from models import UsedAssertion, db
-from models.sqlite_tuning import apply_pragmas
+from models.sqlite_tuning import own_connection, sqlite_file_of
 from models.timeutil import utcnow
 
 _TABLE = UsedAssertion.__table__
@@ -103,14 +103,6 @@ _writers_lock = threading.Lock()
 _inherited: list[sqlite3.Connection] = []
 
 
-def sqlite_file_of(engine: Engine) -> str | None:
-    """The engine's database file when it is a SQLite file without URI options; None otherwise."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" or url.query:
-        return None  # another database, an in-memory one, or options a plain sqlite3.connect would not honour
-    return url.database
-
-
 def jti_writer(engine: Engine) -> "JtiWriter | None":
     """This process's writer for the engine's SQLite file (created at the first call), or None."""
     path = sqlite_file_of(engine)
@@ -182,7 +174,6 @@ class JtiWriter:
         if self._pid != getpid():
             if self._connection is not None:
                 _inherited.append(self._connection)  # the parent's: kept, never used here
-            connection = sqlite3.connect(self.database_path, isolation_level=None, check_same_thread=False)
-            apply_pragmas(connection)
+            connection = own_connection(self.database_path)
             self._connection, self._pid = connection, getpid()
         return self._connection

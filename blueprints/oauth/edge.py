@@ -64,8 +64,6 @@ def _read_edge_headers() -> EdgeResult:
     if _environ_key(config["APPCREDS_MTLS_CERT_HEADER"]) not in http_request.environ:
         return EdgeResult()
     values = http_request.headers.getlist(config["APPCREDS_MTLS_CERT_HEADER"])
-    if not values:
-        return EdgeResult()
     if not _request_came_through_edge():
         return EdgeResult(True, problem=("untrusted_certificate_source",
                                          "client certificate header from an untrusted source"))
