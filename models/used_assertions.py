@@ -16,17 +16,15 @@ SQLite) the insert goes through SQLAlchemy Core; the rare statements - delete an
 say until when a jti is kept, purge - always do.
 """
 import sqlite3
-import threading
 from datetime import datetime
-from os import getpid
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from models import UsedAssertion, db
-from models.sqlite_tuning import own_connection, sqlite_file_of
+from models.sqlite_tuning import INHERITED, OwnWriter, WritersPerFile
 from models.timeutil import utcnow
 
 _TABLE = UsedAssertion.__table__
@@ -95,39 +93,16 @@ def purge_used_assertions() -> int:
 
 # --- the SQLite writer ---------------------------------------------------------------------------
 
-_writers: dict[str, "JtiWriter"] = {}  # SQLite file -> this process's writer
-_writers_lock = threading.Lock()
-# Connections a parent process opened before a fork. A child never uses them and never closes them,
-# not even by letting them be garbage-collected: closing could disturb the parent's locks and WAL
-# (https://www.sqlite.org/howtocorrupt.html §2.6). At most one per writer per fork.
-_inherited: list[sqlite3.Connection] = []
+# Connections inherited across a fork, never used or closed (models/sqlite_tuning.py OwnWriter).
+_inherited = INHERITED
 
 
 def jti_writer(engine: Engine) -> "JtiWriter | None":
     """This process's writer for the engine's SQLite file (created at the first call), or None."""
-    path = sqlite_file_of(engine)
-    if path is None:
-        return None
-    writer = _writers.get(path)
-    if writer is None:
-        with _writers_lock:
-            writer = _writers.get(path)
-            if writer is None:
-                writer = _writers[path] = JtiWriter(path)
-                # Closed with the engine's connections (tests dispose one engine per app, shutdown).
-                if not event.contains(engine, "engine_disposed", _close_writer):
-                    event.listen(engine, "engine_disposed", _close_writer)
-    return writer
+    return _writers.for_engine(engine)
 
 
-def _close_writer(engine: Engine) -> None:
-    with _writers_lock:
-        writer = _writers.pop(engine.url.database, None)
-    if writer is not None:
-        writer.close()
-
-
-class JtiWriter:
+class JtiWriter(OwnWriter):
     """One process's own sqlite3 connection to a SQLite file, for the jti insert only.
 
     Autocommit (isolation_level=None): the INSERT is its own transaction, with no BEGIN and COMMIT
@@ -135,16 +110,9 @@ class JtiWriter:
     so an insert for a deleted application fails as it would through the engine. A lock: threaded
     servers share the connection, one statement at a time.
 
-    Like CommitWatch (models/client_snapshots.py), the connection belongs to the process that
-    opened it: gunicorn builds the app and then forks its workers, and a SQLite connection must not
-    cross a fork. A worker's first insert opens its own.
+    The connection belongs to the process that opened it (OwnWriter): a worker's first insert
+    opens its own, and it is closed with the engine.
     """
-
-    def __init__(self, database_path: str):
-        self.database_path = database_path
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-        self._pid: int | None = None
 
     def insert(self, client_pk: int, jti: str, expires_at: datetime) -> bool:
         """As insert_jti: True when this call recorded (client, jti)."""
@@ -156,24 +124,5 @@ class JtiWriter:
         except sqlite3.IntegrityError:  # the application was deleted while this request ran
             return False
 
-    def connection(self) -> sqlite3.Connection:
-        """This process's writer connection (tests trace the statements it sends)."""
-        with self._lock:
-            return self._own_connection()
 
-    def close(self) -> None:
-        """Close this process's connection; the next insert opens another."""
-        with self._lock:
-            if self._connection is not None and self._pid == getpid():
-                self._connection.close()
-            elif self._connection is not None:
-                _inherited.append(self._connection)
-            self._connection, self._pid = None, None
-
-    def _own_connection(self) -> sqlite3.Connection:
-        if self._pid != getpid():
-            if self._connection is not None:
-                _inherited.append(self._connection)  # the parent's: kept, never used here
-            connection = own_connection(self.database_path)
-            self._connection, self._pid = connection, getpid()
-        return self._connection
+_writers = WritersPerFile(lambda path, _dialect: JtiWriter(path))
