@@ -14,10 +14,14 @@ other unbound extensions (Flask's "Application Factories" pattern). That is safe
 it registers is code, never configuration: the grants, endpoints and client-authentication
 checks are the same for every app. `init_authorization_server` binds it to each app.
 """
+import os
+
+from authlib.common.security import is_secure_transport
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import request as http_request
 from werkzeug.datastructures import MultiDict
 
@@ -67,16 +71,42 @@ class BodyPayload(OAuth2Payload):
         return {key: self._form.getlist(key) for key in self._form}
 
 
+# RFC 6749 §3.2 and §10: the token endpoint requires TLS (or a loopback host, as Authlib allows).
+# Authlib decides by parsing the URI and, for http, the host as an IP address; the answer depends
+# only on the scheme and the host, so each process keeps it for the few origins it is reached at.
+_transport_is_secure: dict[tuple[str, str], bool] = {}
+MAX_REMEMBERED_ORIGINS = 64  # the Host header is the client's to choose: past this, decide each time
+
+
+def is_secure_origin(scheme: str, host: str) -> bool:
+    """Authlib's `is_secure_transport` for scheme://host, decided once per origin."""
+    if os.getenv("AUTHLIB_INSECURE_TRANSPORT"):  # Authlib's switch for local development
+        return True
+    secure = _transport_is_secure.get((scheme, host))
+    if secure is None:
+        secure = is_secure_transport(f"{scheme}://{host}/")
+        if len(_transport_is_secure) < MAX_REMEMBERED_ORIGINS:
+            _transport_is_secure[(scheme, host)] = secure
+    return secure
+
+
 class ProtocolRequest(FlaskOAuth2Request):
     """An OAuth2Request whose parameters come from the body only (RFC 6749 §3.2, §4.4.2)."""
 
     def __init__(self, flask_request):
-        # FlaskOAuth2Request.__init__ without `request.url` (its IRI decoding of the query string
-        # is about 10 µs per token): Authlib reads the URI only to require https or a loopback
-        # host, which the scheme, host and path decide. The parameters come from the body.
-        OAuth2Request.__init__(self, flask_request.method,
-                               f"{flask_request.scheme}://{flask_request.host}{flask_request.path}",
-                               headers=flask_request.headers)
+        # OAuth2Request.__init__'s work, done per token request more cheaply: the transport check
+        # once per origin (above), the URI from scheme, host and path (not `request.url`, whose IRI
+        # decoding of the query string Authlib never needs), and the headers kept as they are
+        # (Authlib's `headers or {}` counts them, walking the whole WSGI environ).
+        # tests/oauth/test_protocol_request.py checks it sets every attribute OAuth2Request sets.
+        if not is_secure_origin(flask_request.scheme, flask_request.host):
+            raise InsecureTransportError()
+        self.method = flask_request.method
+        self.uri = f"{flask_request.scheme}://{flask_request.host}{flask_request.path}"
+        self.headers = flask_request.headers
+        self._body = None
+        self.client = self.auth_method = self.user = None
+        self.authorization_code = self.refresh_token = self.credential = self._scope = None
         self._request = flask_request
         self._form = body_parameters(flask_request)
         self.payload = BodyPayload(self._form)

@@ -185,16 +185,17 @@ def _authenticate(request, methods, endpoint, run_registered_hook, attempt) -> C
 
 def _presented_mechanisms(request, attempt):
     """Return (mechanism, client_id) for the one mechanism presented, or None."""
-    explicit, fallback = [], []
+    explicit = []
     for mechanism in MECHANISMS:
+        if not mechanism.explicit:
+            continue
         try:
             client_id = mechanism.find_client_id(request)
         except ClientAuthFailure:
             attempt["method"] = mechanism.name
             raise
-        if client_id is None:
-            continue
-        (explicit if mechanism.explicit else fallback).append((mechanism, client_id))
+        if client_id is not None:
+            explicit.append((mechanism, client_id))
     if len(explicit) > 1:
         attempt["method"] = "+".join(m.name for m, _ in explicit)
         attempt["client_id_sent"] = explicit[0][1]
@@ -204,7 +205,13 @@ def _presented_mechanisms(request, attempt):
                                  + " and ".join(m.name for m, _ in explicit))
     if explicit:
         return explicit[0]
-    return fallback[0] if fallback else None
+    # Only when no explicit credential came: the first fallback the request presents.
+    for mechanism in MECHANISMS:
+        if not mechanism.explicit:
+            client_id = mechanism.find_client_id(request)
+            if client_id is not None:
+                return mechanism, client_id
+    return None
 
 
 def record_attempt(attempt: dict, outcome: str, reason_code: str, reason: str, checks: dict | None = None) -> None:

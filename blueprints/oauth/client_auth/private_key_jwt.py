@@ -48,7 +48,7 @@ class Assertion:
 
 def authenticate_private_key_jwt(client, request):
     """The application, if one of its registered keys signed a valid client assertion."""
-    assertion = read_assertion(request.form)
+    assertion = read_assertion(request)
     check_header(assertion.header)
     check_signature(client, assertion)
     check_claims(client, assertion.claims)
@@ -58,8 +58,9 @@ def authenticate_private_key_jwt(client, request):
 
 # --- 1. shape ------------------------------------------------------------------------------------
 
-def read_assertion(form) -> Assertion:
+def read_assertion(request) -> Assertion:
     """Split and decode the assertion, unverified; every problem with its shape raises."""
+    form = request.form
     # RFC 7521 §4.2: client_assertion_type MUST be this URN for a JWT (RFC 7523 §2.2).
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise _shape("wrong_assertion_type", f"client_assertion_type must be {ASSERTION_TYPE}")
@@ -80,7 +81,10 @@ def read_assertion(form) -> Assertion:
     signature = base64url_decode(parts[2]) if is_compact else None
     if signature is None:
         raise _shape("malformed_assertion", "client_assertion must be one compact JWS: three base64url parts")
-    header, claims = json_object(parts[0]), json_object(parts[1])
+    # The claims were decoded once already, to find the client they name (find_client_id).
+    decoded = getattr(request, "unverified_claims", None)
+    claims = decoded[1] if decoded is not None and decoded[0] == parts[1] else json_object(parts[1])
+    header = json_object(parts[0])
     if header is None or claims is None:
         raise _shape("malformed_assertion", "the client_assertion header and payload must be JSON objects")
     show_jose("client assertion", header, claims)
@@ -106,14 +110,16 @@ def find_client_id(request) -> str | None:
     form = request.form
     if "client_assertion" not in form and "client_assertion_type" not in form:
         return None
-    sub = _unverified_sub(form.get("client_assertion") or "")
+    sub = _unverified_sub(request, form.get("client_assertion") or "")
     return sub if sub is not None else form.get("client_id") or ""
 
 
-def _unverified_sub(value: str) -> str | None:
+def _unverified_sub(request, value: str) -> str | None:
     if len(value) > int(current_app.config["APPCREDS_ASSERTION_MAX_BYTES"]) or value.count(".") != 2:
         return None
-    claims = json_object(value.split(".")[1])
+    payload = value.split(".")[1]
+    claims = json_object(payload)
+    request.unverified_claims = (payload, claims)  # read_assertion reuses them
     sub = claims.get("sub") if claims else None
     return sub if isinstance(sub, str) and 0 < len(sub) <= MAX_CLAIM_LENGTH else None
 
