@@ -102,6 +102,7 @@ EVENT_PURGE_BATCH = 500
 EVENT_PURGE_INTERVAL = 3600.0  # seconds between purges in one process
 
 EVENT_COLUMNS = tuple(column.name for column in AuthEvent.__table__.columns if column.name != "id")
+_EVENT_COLUMN_NAMES = frozenset(EVENT_COLUMNS)
 
 # The SQLite statement as SQLAlchemy compiles it for a batch (qmark parameters, every column but id).
 _SQLITE_INSERT = insert(AuthEvent.__table__).compile(dialect=sqlite.dialect(), column_keys=list(EVENT_COLUMNS))
@@ -135,7 +136,7 @@ class EventRecorder:
 
     def record(self, log_line: bool = True, **fields) -> None:
         """Buffer one row; and write its log line, unless the caller's event already has one."""
-        unknown = set(fields) - set(EVENT_COLUMNS)
+        unknown = fields.keys() - _EVENT_COLUMN_NAMES
         if unknown:
             raise TypeError(f"AuthEvent has no column {sorted(unknown)[0]}")
         # Every row names every column: one INSERT serves the whole batch (executemany).
