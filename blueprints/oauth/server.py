@@ -134,7 +134,8 @@ class AppCredsAuthorizationServer(AuthorizationServer):
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):  # /authorize and PAR pass the parameters they resolved
             return request
-        return ProtocolRequest(http_request)
+        # The request itself, not Flask's proxy to it: each later read skips the proxy's look-up.
+        return ProtocolRequest(http_request._get_current_object())
 
     def authenticate_client(self, request, methods, endpoint="token"):
         parent = super()

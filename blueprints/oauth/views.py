@@ -24,10 +24,9 @@ def check_body_shape() -> str | None:
         return f"the body must be {FORM} or application/json"
     if request.mimetype == "application/json" and not isinstance(json_body(request), dict):
         return "the JSON body must be an object of string parameters"
-    body = body_parameters(request)
     # RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
-    for name in body:
-        if len(body.getlist(name)) > 1:
+    for name, values in body_parameters(request).lists():
+        if len(values) > 1:
             return f"parameter {printable(name[:40])} is included more than once"
     return None
 
