@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from models import UsedAssertion, db
-from models.sqlite_tuning import INHERITED, OwnWriter, WritersPerFile
+from models.sqlite_tuning import OwnWriter, WritersPerFile
 from models.timeutil import utcnow
 
 _TABLE = UsedAssertion.__table__
@@ -92,10 +92,6 @@ def purge_used_assertions() -> int:
 
 
 # --- the SQLite writer ---------------------------------------------------------------------------
-
-# Connections inherited across a fork, never used or closed (models/sqlite_tuning.py OwnWriter).
-_inherited = INHERITED
-
 
 def jti_writer(engine: Engine) -> "JtiWriter | None":
     """This process's writer for the engine's SQLite file (created at the first call), or None."""

@@ -14,7 +14,7 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, event
+from sqlalchemy import event
 
 from models import AuthEvent, Client, db, sqlite_tuning
 from models.applications import find_application
@@ -112,15 +112,20 @@ def test_on_a_sqlite_file_a_flush_is_one_transaction_on_the_process_own_connecti
     assert through_engine == []
 
 
+def stored_both_ways(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The rows as stored by the own connection, then (the log emptied between) through SQLAlchemy Core."""
+    database_path = db.engine.url.database
+    event_writer(db.engine).insert(copy.deepcopy(rows))
+    own = stored_rows(database_path)
+    empty_the_log(database_path)
+    insert_events_through_engine(db.engine, copy.deepcopy(rows))
+    return own, stored_rows(database_path)
+
+
 def test_the_own_connection_stores_every_column_as_sqlalchemy_core_does(app, client_pk):
     """The same input through both paths: the same stored values, byte for byte, and storage classes."""
     with app.app_context():
-        database_path = db.engine.url.database
-        event_writer(db.engine).insert(copy.deepcopy(rows_for(client_pk)))
-        own = stored_rows(database_path)
-        empty_the_log(database_path)
-        insert_events_through_engine(db.engine, copy.deepcopy(rows_for(client_pk)))
-        through_engine = stored_rows(database_path)
+        own, through_engine = stored_both_ways(rows_for(client_pk))
     assert len(own) == 3
     for own_row, engine_row in zip(own, through_engine, strict=True):
         assert own_row.keys() == engine_row.keys()
@@ -146,12 +151,7 @@ def test_the_engine_own_json_serializer_is_the_one_used(instance_path):
     the own connection does too."""
     app = _make_app(instance_path, SQLALCHEMY_ENGINE_OPTIONS={"json_serializer": compact_json})
     with app.app_context():
-        database_path = db.engine.url.database
-        event_writer(db.engine).insert(copy.deepcopy(rows_for(None)))
-        own = stored_rows(database_path)
-        empty_the_log(database_path)
-        insert_events_through_engine(db.engine, copy.deepcopy(rows_for(None)))
-        through_engine = stored_rows(database_path)
+        own, through_engine = stored_both_ways(rows_for(None))
         db.engine.dispose()
     assert own == through_engine
     assert own[0]["inspection"] == compact_json(INSPECTION) and not own[0]["inspection"].isascii()
@@ -282,18 +282,6 @@ def test_disposing_the_engine_closes_the_writer_connection(app, client_pk):
         assert db.session.execute(db.select(db.func.count()).select_from(AuthEvent)
                                   .where(AuthEvent.reason_code.in_(["before", "after"]))).scalar() == 2
         db.session.remove()
-
-
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///some.db?timeout=5",
-                                 "postgresql+psycopg://appcreds@127.0.0.1/appcreds"])
-def test_no_own_connection_but_for_a_plain_sqlite_file(url):
-    """In memory, the database lives in the engine's connection; URI options a plain sqlite3.connect
-    would ignore; PostgreSQL: SQLAlchemy Core, as before."""
-    engine = create_engine(url)
-    try:
-        assert event_writer(engine) is None
-    finally:
-        engine.dispose()
 
 
 def test_in_memory_sqlite_writes_its_events_through_sqlalchemy_core(tmp_path):

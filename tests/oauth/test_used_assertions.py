@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event
+from sqlalchemy import event
 
-from models import Client, UsedAssertion, db
+from models import Client, UsedAssertion, db, sqlite_tuning
 from models import used_assertions as used
 from models.applications import find_application
 from models.used_assertions import (
@@ -130,11 +130,11 @@ def test_a_forked_process_opens_its_own_connection_and_the_parent_sees_its_inser
         if pid == 0:  # the child: report through the exit status only, never return into pytest
             status = 1
             try:
-                inherited_count = len(used._inherited)
+                inherited_count = len(sqlite_tuning.INHERITED)
                 if insert_jti(client_pk, "child", TOMORROW) and not insert_jti(client_pk, "parent-before",
                                                                                      TOMORROW):
                     own = jti_writer(db.engine).connection()
-                    inherited_ok = used._inherited[inherited_count:] == [parent_connection]
+                    inherited_ok = sqlite_tuning.INHERITED[inherited_count:] == [parent_connection]
                     status = 0 if own is not parent_connection and inherited_ok else 2
             finally:
                 os._exit(status)
@@ -185,18 +185,6 @@ def test_disposing_the_engine_closes_the_writer_connection(app, client_pk):
             closed.execute("SELECT 1")
         assert insert_jti(client_pk, "after", TOMORROW)
         assert jti_writer(db.engine).connection() is not closed
-
-
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///some.db?timeout=5",
-                                 "postgresql+psycopg://appcreds@127.0.0.1/appcreds"])
-def test_no_own_connection_but_for_a_plain_sqlite_file(url):
-    """In memory, the database lives in the engine's connection; URI options a plain sqlite3.connect
-    would ignore; PostgreSQL: SQLAlchemy Core, as before."""
-    engine = create_engine(url)
-    try:
-        assert jti_writer(engine) is None
-    finally:
-        engine.dispose()
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
