@@ -8,10 +8,10 @@ binaries are installed), one application, then each way of inserting a fresh jti
 `--calls` times, `--repeats` rounds over (one run of each way per round, so a busy machine slows
 them alike); the best and the median run are printed in microseconds per call. The first line is
 the code the token endpoint runs (models/used_assertions.py `insert_jti`: on a SQLite file, the
-process's own sqlite3 connection in autocommit), the second the SQLAlchemy Core path
-(`insert_jti_through_engine`: SQLite's before, PostgreSQL's still); the others are what it could
-do instead. SQLite also times other table shapes on scratch tables:
-those would need a migration.
+LMDB store beside it), the second the table through SQLAlchemy Core (`insert_jti_through_engine`:
+PostgreSQL's path); the others are what it could do instead, the table on the process's own
+sqlite3 connection among them (SQLite's path before the LMDB store). SQLite also times other
+table shapes on scratch tables: those would need a migration.
 """
 import argparse
 import os
@@ -111,6 +111,7 @@ def ways_to_insert(client_pk: int, own: sqlite3.Connection | None) -> dict:
 
     replayed = uuid.uuid4().hex
     assert insert_jti(client_pk, replayed, expires_at)
+    insert_jti_through_engine(db.engine, client_pk, replayed, expires_at)  # in the table too, where it is not
 
     def replay_as_it_is(_jti):
         assert not insert_jti(client_pk, replayed, expires_at)  # ON CONFLICT DO NOTHING: no row returned
@@ -119,7 +120,7 @@ def ways_to_insert(client_pk: int, own: sqlite3.Connection | None) -> dict:
         assert not insert_jti_through_engine(db.engine, client_pk, replayed, expires_at)
 
     ways = {
-        "insert_jti as it is (SQLite file: own sqlite3 connection, autocommit)": as_it_is,
+        "insert_jti as it is (SQLite file: the LMDB store beside it; PostgreSQL: engine)": as_it_is,
         "insert_jti_through_engine (engine.begin, ON CONFLICT DO NOTHING RETURNING id)": through_engine,
         "insert(table) built once, parameters per call": prepared_statement,
         "insert(table) built once, AUTOCOMMIT connection (no BEGIN/COMMIT)": autocommit_one_statement,
@@ -142,8 +143,8 @@ def ways_to_insert(client_pk: int, own: sqlite3.Connection | None) -> dict:
         def replay_own_connection(_jti):
             assert own.execute(own_sql, (client_pk, replayed, stored_expires)).rowcount == 0
 
-        ways["prototype: own sqlite3 connection, hand-written SQL and expires_at, rowcount"] = own_connection
-        ways["replay: prototype, own sqlite3 connection"] = replay_own_connection
+        ways["the table on an own sqlite3 connection, autocommit (the SQLite path before LMDB)"] = own_connection
+        ways["replay: the table on an own sqlite3 connection"] = replay_own_connection
     return ways
 
 

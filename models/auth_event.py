@@ -19,7 +19,7 @@ be lost if a worker is killed with SIGKILL; a clean shutdown flushes.
 
 The token endpoint records two events per request, so on a SQLite file the flush does not go
 through SQLAlchemy: each process sends the batch, one transaction, on a sqlite3 connection of its
-own (EventWriter, as models/used_assertions.py JtiWriter does for the jti insert).
+own (EventWriter).
 bench/event_flush.py (SQLite 3.40, WAL, synchronous=NORMAL, 1,000 rows a batch): about 10 µs of
 CPU per row through SQLAlchemy Core's executemany, about 7 µs on the own connection (2 µs of it in
 the bind processors, the rest SQLite's own: the row and two indexes). The statement is the one

@@ -61,7 +61,8 @@ INHERITED: list[sqlite3.Connection] = []
 
 class OwnWriter:
     """One process's own connection to a SQLite file (own_connection), for a writer that sends its
-    statements beside the engine: models/used_assertions.py JtiWriter, models/auth_event.py EventWriter.
+    statements beside the engine: models/auth_event.py EventWriter; or, overriding `_open`, to a
+    store kept beside that file: models/used_assertions.py JtiStore (LMDB).
 
     Like CommitWatch (models/client_snapshots.py), the connection belongs to the process that
     opened it: gunicorn builds the app and then forks its workers, and a SQLite connection must not
@@ -92,10 +93,16 @@ class OwnWriter:
     def _own_connection(self) -> sqlite3.Connection:
         if self._pid != getpid():
             if self._connection is not None:
-                INHERITED.append(self._connection)  # the parent's: kept, never used here
-            connection = own_connection(self.database_path)
+                self._leave_inherited(self._connection)
+            connection = self._open()
             self._connection, self._pid = connection, getpid()
         return self._connection
+
+    def _open(self) -> sqlite3.Connection:
+        return own_connection(self.database_path)
+
+    def _leave_inherited(self, connection: sqlite3.Connection) -> None:
+        INHERITED.append(connection)  # the parent's: kept, never used here
 
 
 class WritersPerFile:

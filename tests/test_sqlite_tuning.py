@@ -1,13 +1,13 @@
-"""Which engines get a connection of the process's own beside the engine (models/sqlite_tuning.py):
-only a plain SQLite file. The jti writer and the event writer decide it the same way."""
+"""Which engines get a writer of the process's own beside the engine (models/sqlite_tuning.py):
+only a plain SQLite file. The jti store and the event writer decide it the same way."""
 import pytest
 from sqlalchemy import create_engine
 
 from models.auth_event import event_writer
-from models.used_assertions import jti_writer
+from models.used_assertions import jti_store
 
 
-@pytest.mark.parametrize("writer_for", [jti_writer, event_writer], ids=["jti", "events"])
+@pytest.mark.parametrize("writer_for", [jti_store, event_writer], ids=["jti", "events"])
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///some.db?timeout=5",
                                  "postgresql+psycopg://appcreds@127.0.0.1/appcreds"])
 def test_no_own_connection_but_for_a_plain_sqlite_file(url, writer_for):

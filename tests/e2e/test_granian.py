@@ -70,6 +70,10 @@ def test_tokens_replay_and_a_graceful_restart_under_granian(tmp_path):
         while time.monotonic() < deadline:
             answered.append(requests.post(base_url + "/oauth/token", data=form, auth=auth, timeout=10).status_code)
         assert answered and set(answered) == {200}, answered
+        # The respawned workers still refuse the assertion: its record outlives the processes.
+        replayed = requests.post(base_url + "/oauth/token", timeout=15, data={
+            **form, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion})
+        assert replayed.status_code == 401, replayed.text
     log = (instance / "granian.log").read_text()
     assert "HUP signal received" in log and "POST /oauth/token" not in log  # no access log by default
 

@@ -3,7 +3,8 @@
 Keys are registered with the real CLI (`flask credentials add`). Interop: assertions built by
 independent clients - Authlib's client-side PrivateKeyJWT, PyJWT and jwcrypto - for each of
 RS256, RS384 and PS256. Replay: the same assertion sent concurrently to both workers succeeds
-exactly once (the database's unique constraint decides, not a worker's memory).
+exactly once (the jti store shared by the workers decides - on this SQLite file, the LMDB store
+beside it - not a worker's memory).
 """
 import json
 import shutil
@@ -223,7 +224,7 @@ def send_concurrently(server, assertion, senders=8) -> list:
 
 
 def test_the_same_assertion_sent_concurrently_to_two_workers_succeeds_exactly_once(server):
-    """RFC 7523 §3 item 7 across processes: one (client, jti) row, so one success."""
+    """RFC 7523 §3 item 7 across processes: one (client, jti) record, so one success."""
     client_id, key, kid = server.apps["PS256"]
     served_before = len(server.token_request_workers())
     for _ in range(3):

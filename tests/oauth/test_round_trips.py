@@ -5,10 +5,10 @@ current (models/client_snapshots.py)? On a SQLite file the worker first reads `P
 data_version` on its own connection (CommitWatch); when nothing was committed since its last
 look, that pragma is all: no table is read. It is counted apart from the other statements,
 because it reads no table, only a counter SQLite keeps in shared memory. A Private Key JWT
-request also inserts its jti (replay, RFC 7523 §3 item 7) - on a SQLite file on the worker's
-own writer connection (models/used_assertions.py) - a commit the next request's look sees, so
-that one asks for the version again. The event log is written later, in batches, by another
-thread.
+request also records its jti (replay, RFC 7523 §3 item 7) - on a SQLite file in the LMDB store
+beside it (models/used_assertions.py): one write transaction there, no statement to the
+database, and no commit that would make the next request ask for the version again. The event
+log is written later, in batches, by another thread.
 """
 import base64
 
@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from models import db
 from models.state import app_state
-from models.used_assertions import jti_writer
+from models.used_assertions import jti_store
 from tests.conftest import _make_app
 from tests.factories import DEMO_API, TOKEN_URL, make_app, make_assertion, make_jwt_app
 
@@ -35,9 +35,8 @@ def batched_app(instance_path):
 
 
 def statements_during(app, send) -> list[str]:
-    """The SQL statements the request thread sends while `send()` runs: through the engine, on
-    the snapshots' own SQLite connection (CommitWatch), its pragma included, and on the jti
-    writer's own connection."""
+    """The SQL statements the request thread sends while `send()` runs: through the engine, and on
+    the snapshots' own SQLite connection (CommitWatch), its pragma included."""
     seen = []
 
     def note(statement):
@@ -50,18 +49,13 @@ def statements_during(app, send) -> list[str]:
         engine = db.engine
     watch = app_state(app).client_snapshots.commit_watch
     assert watch is not None, "a SQLite file: the snapshots watch its commits with PRAGMA data_version"
-    writer = jti_writer(engine)
-    assert writer is not None, "a SQLite file: jtis are inserted on a connection of the worker's own"
-    own_connections = (watch.connection(), writer.connection())
     event.listen(engine, "before_cursor_execute", count)
-    for connection in own_connections:
-        connection.set_trace_callback(note)
+    watch.connection().set_trace_callback(note)
     try:
         send()
     finally:
         event.remove(engine, "before_cursor_execute", count)
-        for connection in own_connections:
-            connection.set_trace_callback(None)
+        watch.connection().set_trace_callback(None)
     return seen
 
 
@@ -92,7 +86,7 @@ def test_after_any_commit_a_client_secret_token_asks_for_the_version_once(batche
     assert statements_during(batched_app, send) == [PRAGMA, "SELECT VERSION"]
 
 
-def test_a_private_key_jwt_token_adds_only_its_jti_insert(batched_app):
+def test_a_private_key_jwt_token_adds_only_its_jti_record_outside_the_database(batched_app):
     client_id, key, kid = make_jwt_app(batched_app)
     client = batched_app.test_client()
 
@@ -102,6 +96,11 @@ def test_a_private_key_jwt_token_adds_only_its_jti_insert(batched_app):
             "client_assertion": make_assertion(client_id, key, kid)})
         assert response.status_code == 200, response.json
 
-    send()  # warm; its jti insert is a commit, so the next request asks for the version again
-    statements = [s for s in statements_during(batched_app, send) if s != PRAGMA]
-    assert statements == ["SELECT VERSION", "INSERT INTO"]
+    send()  # warm: the worker's snapshot of the application and its keys is loaded once
+    with batched_app.app_context():
+        store = jti_store(db.engine)
+    assert store is not None, "a SQLite file: jtis are recorded in the LMDB store beside it"
+    records, transactions = store.count(), store.connection().env.info()["last_txnid"]
+    assert statements_during(batched_app, send) == [PRAGMA]
+    assert store.count() == records + 1  # its jti, in one write transaction
+    assert store.connection().env.info()["last_txnid"] == transactions + 1

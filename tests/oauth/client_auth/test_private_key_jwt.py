@@ -15,13 +15,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from models import Credential, UsedAssertion, db
+from models import Credential, db
 from models.applications import find_application, set_auth_method
 from models.client_secrets import reveal_client_secret
 from models.credential_registry import delete_credential, find_credential, rename_credential
 from models.errors import CredentialError
 from models.timeutil import utcnow
-from models.used_assertions import purge_used_assertions
+from models.used_assertions import insert_jti, jti_kept_until, jti_store, purge_used_assertions
 from tests.conftest import _make_app
 from tests.factories import (
     DEMO_API,
@@ -608,10 +608,7 @@ def test_a_refused_assertion_does_not_burn_its_jti(client, app, jwt_app):
 def test_a_jti_whose_record_has_expired_may_be_used_again(client, app, jwt_app):
     client_id, key, kid = jwt_app
     with app.app_context():
-        application = find_application(client_id)
-        db.session.add(UsedAssertion(client_pk=application.id, jti="old-jti",
-                                     expires_at=utcnow() - dt.timedelta(seconds=1)))
-        db.session.commit()
+        assert insert_jti(find_application(client_id).id, "old-jti", utcnow() - dt.timedelta(seconds=1))
     assert accepted(client, make_assertion(client_id, key, kid, jti="old-jti"))
     assert_refused(assertion_request(client, make_assertion(client_id, key, kid, jti="old-jti")),
                    app, client_id, "replayed")
@@ -623,12 +620,10 @@ def test_purge_removes_only_expired_jti_records(app, jwt_app):
     with app.app_context():
         client_pk = find_application(client_id).id
         for jti, offset in (("gone-1", -60), ("gone-2", -1), ("kept", 60)):
-            expires_at = now + dt.timedelta(seconds=offset)
-            db.session.add(UsedAssertion(client_pk=client_pk, jti=jti, expires_at=expires_at))
-        db.session.commit()
+            assert insert_jti(client_pk, jti, now + dt.timedelta(seconds=offset))
         assert purge_used_assertions() == 2
-        left = db.session.execute(db.select(UsedAssertion.jti)).scalars().all()
-    assert left == ["kept"]
+        assert jti_kept_until(client_pk, "gone-1") == jti_kept_until(client_pk, "gone-2") == "its exp"
+        assert jti_kept_until(client_pk, "kept") == f"{now + dt.timedelta(seconds=60):%H:%M:%S} UTC"
 
 
 def test_the_jti_record_lasts_until_exp_plus_skew(client, app, jwt_app):
@@ -636,8 +631,8 @@ def test_the_jti_record_lasts_until_exp_plus_skew(client, app, jwt_app):
     exp = int(time.time()) + 45
     assert accepted(client, make_assertion(client_id, key, kid, jti="timed", exp=exp))
     with app.app_context():
-        record = db.session.execute(db.select(UsedAssertion).where(UsedAssertion.jti == "timed")).scalar_one()
-    assert record.expires_at == dt.datetime.fromtimestamp(exp + 10, dt.UTC)
+        expires_at = jti_store(db.engine).expires_at(find_application(client_id).id, "timed")
+    assert expires_at == dt.datetime.fromtimestamp(exp + 10, dt.UTC)
 
 
 # --- with the front door -------------------------------------------------------------------------
