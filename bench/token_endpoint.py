@@ -170,20 +170,22 @@ def start_gunicorn(instance: Path, issuer: str, port: int, workers: int, extra: 
     env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer, **instance_env(instance)}
     return subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--graceful-timeout", "5", *gunicorn_own_options(), *extra, "app:create_app()"],
+         "--graceful-timeout", "5", "--config", "deploy/gunicorn.conf.py", *gunicorn_own_options(), *extra,
+         "app:create_app()"],
         cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
 
 
 def start_granian(instance: Path, issuer: str, port: int, workers: int, extra: list[str], log) -> subprocess.Popen:
     """granian's WSGI interface, as deploy/granian.sh runs it: HTTP keep-alive, one Python thread per
-    worker, no access log. Without --blocking-threads granian starts backpressure/2 threads per WSGI
-    worker (256 with its defaults), which contend for the GIL; `--granian-arg` may override it."""
+    worker, no access log, app:create_worker_app. Without --blocking-threads granian starts
+    backpressure/2 threads per WSGI worker (256 with its defaults), which contend for the GIL;
+    `--granian-arg` may override it."""
     env = {**os.environ, "APPCREDS_INSTANCE_PATH": str(instance), "APPCREDS_ISSUER": issuer, **instance_env(instance)}
     threads = [] if any(arg.startswith("--blocking-threads") for arg in extra) else ["--blocking-threads", "1"]
     return subprocess.Popen(
         [str(VENV_BIN / "granian"), "--interface", "wsgi", "--factory", "--workers", str(workers),
-         "--host", "127.0.0.1", "--port", str(port), *threads, "--no-access-log", *extra, "app:create_app"],
+         "--host", "127.0.0.1", "--port", str(port), *threads, "--no-access-log", *extra, "app:create_worker_app"],
         cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
 

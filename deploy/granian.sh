@@ -1,7 +1,9 @@
 #!/bin/sh
 # AppCreds under granian's WSGI interface: HTTP/1.1 keep-alive handled in Rust, one Python thread
 # per worker process running the application (the token endpoint is CPU-bound: more threads per
-# process would only contend for the GIL), no access log on the hot path.
+# process would only contend for the GIL), no access log on the hot path. app:create_worker_app is
+# create_app, then gc.freeze of the start-up objects (app.py freeze_startup_objects: short full
+# garbage collections).
 #
 #   pip install -e '.[granian]' && flask --app app setup && deploy/granian.sh
 #
@@ -13,4 +15,4 @@ exec granian --interface wsgi --factory \
     --host "${APPCREDS_BIND_HOST:-127.0.0.1}" --port "${APPCREDS_BIND_PORT:-5000}" \
     --workers "${APPCREDS_WORKERS:-$(nproc)}" --blocking-threads 1 \
     --no-access-log --respawn-failed-workers \
-    app:create_app
+    app:create_worker_app

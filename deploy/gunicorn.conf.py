@@ -15,3 +15,10 @@ worker_class = "sync"
 graceful_timeout = 10
 control_socket_disable = True  # gunicorn 27: one control socket per user would be shared by every server
 accesslog = os.environ.get("APPCREDS_ACCESS_LOG")  # unset: no access log on the hot path
+
+
+def post_worker_init(worker):
+    """Once a worker has loaded the app: app.freeze_startup_objects (short full garbage collections)."""
+    from app import freeze_startup_objects
+
+    freeze_startup_objects()
