@@ -14,10 +14,10 @@ stores, deletes and reads. Where the records live depends on the database:
   (application, jti) wins across workers. In the table, each insert would be a commit under
   SQLite's one write lock for the whole database: under load the workers queue for it (SQLite's
   busy handler sleeps 1 ms, then 2, then 5 ...), and each commit makes every worker's connection
-  re-read the application's version. Measured (bench/token_endpoint.py's Private Key JWT load,
-  granian, 2 workers, 64 connections, 2 cores): the table insert took 190 µs of wall time on
-  average, 7 % of them over 0.5 ms, at about 1,450 tokens/s; the LMDB put about 45 µs, at about
-  1,700 tokens/s. In process, without load: about 30 µs against 8 µs (bench/jti_insert.py).
+  re-read the application's version. Under bench/token_endpoint.py's Private Key JWT load
+  (granian, 2 workers, 64 connections, 2 cores) the table insert took 190 µs of wall time on
+  average, 7 % of them over 0.5 ms, and the LMDB put 45 µs; the endpoint went from about 1,400 to
+  about 1,600 tokens/s. In process, without load: about 30 µs against 8 µs (bench/jti_insert.py).
 
 LMDB's commits are not synced to disk (sync=False), as the database's are not
 (synchronous=NORMAL): a recorded jti survives a crash of the process, not of the machine. After
