@@ -104,6 +104,21 @@ def test_the_purge_deletes_expired_records_only_in_short_transactions(app, clien
         assert purge_used_assertions() == 0
 
 
+def test_a_full_store_refuses_an_insert_and_writes_nothing_of_it(app, client_pk, monkeypatch):
+    monkeypatch.setattr(used, "STORE_MAP_SIZE", 1 << 18)  # 256 KiB: a few thousand records
+    with app.app_context():
+        with pytest.raises(lmdb.MapFullError):
+            for number in range(20_000):
+                assert insert_jti(client_pk, f"jti-{number}", TOMORROW)
+        store = jti_store(db.engine)
+        recorded = store.count()
+        assert 100 < recorded < 20_000
+        assert store.expires_at(client_pk, f"jti-{recorded - 1}") == TOMORROW
+        assert store.expires_at(client_pk, f"jti-{recorded}") is None  # the refused one: in neither database
+        with store.connection().env.begin() as transaction:
+            assert transaction.stat(store.connection().expiring)["entries"] == recorded
+
+
 def test_records_outlive_the_process_store_and_a_new_app_on_the_same_files_sees_them(app, client_pk,
                                                                                     instance_path):
     """A restarted worker (a new app, a new LMDB environment) refuses what an earlier one recorded."""
