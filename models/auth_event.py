@@ -50,7 +50,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.database import db
-from models.sqlite_tuning import OwnWriter, WritersPerFile
+from models.sqlite_tuning import OwnConnection, WritersPerFile
 from models.timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger("appcreds.events")
@@ -241,7 +241,7 @@ def event_writer(engine: Engine) -> "EventWriter | None":
     return _writers.for_engine(engine)
 
 
-class EventWriter(OwnWriter):
+class EventWriter(OwnConnection):
     """One process's own sqlite3 connection to a SQLite file, for the event batches only.
 
     The connection is in autocommit, so a batch is wrapped in its own BEGIN IMMEDIATE ... COMMIT
@@ -250,7 +250,7 @@ class EventWriter(OwnWriter):
     and inserts in one snapshot. The app's pragmas, foreign keys included: an event of a deleted
     application fails as it would through the engine, and is retried without its client_pk.
 
-    The connection belongs to the process that opened it (OwnWriter): a worker's first flush
+    The connection belongs to the process that opened it (OwnConnection): a worker's first flush
     opens its own, and it is closed with the engine.
     """
 

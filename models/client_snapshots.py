@@ -45,7 +45,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from os import getpid
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import Column, bindparam, event, select
@@ -55,7 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 from models import db
 from models.client import Client, ClientGrant
 from models.credential import Credential
-from models.sqlite_tuning import own_connection, sqlite_file_of
+from models.sqlite_tuning import OwnConnection, own_connection, sqlite_file_of
 
 MAX_SNAPSHOTS = 10_000  # per worker, by default (setting APPCREDS_CLIENT_SNAPSHOT_CAPACITY)
 
@@ -308,7 +307,7 @@ class ClientSnapshots:
         return len(self._snapshots)
 
 
-class CommitWatch:
+class CommitWatch(OwnConnection):
     """Has anything been committed to this SQLite file since the last look? (`PRAGMA data_version`)
 
     SQLite changes a connection's data_version when *another* connection commits, never for its
@@ -316,17 +315,14 @@ class CommitWatch:
     for nothing else: every commit - by another worker, the command line, or this worker's own
     requests and event log - is another connection's, and changes what the next look reads.
 
-    The connection belongs to one process. gunicorn builds the app and then forks its workers, and
-    a SQLite connection must not cross a fork (https://www.sqlite.org/howtocorrupt.html §2.6), so
-    it is opened at the first look in each process, and a look in a new process opens a new one.
+    The connection belongs to one process (OwnConnection): gunicorn builds the app and then forks
+    its workers, and a SQLite connection must not cross a fork
+    (https://www.sqlite.org/howtocorrupt.html §2.6), so it is opened at the first look in each
+    process, and a look in a new process opens a new one.
     """
 
     def __init__(self, database_path: str):
-        self.database_path = database_path
-        self._lock = threading.Lock()  # one connection, asked by one thread at a time
-        self._connection: sqlite3.Connection | None = None
-        self._pid: int | None = None
-        self._inherited: list[sqlite3.Connection] = []
+        super().__init__(database_path)
         self._data_version: int | None = None
         self._look = 0
 
@@ -354,26 +350,13 @@ class CommitWatch:
                                                   (client_id,)).fetchall()
         return rows[0][0] if rows else None
 
-    def connection(self) -> sqlite3.Connection:
-        """This process's watch connection (tests trace the statements it sends)."""
-        with self._lock:
-            return self._own_connection()
-
     def close(self, _engine=None) -> None:
-        """Close this process's connection; the next look opens another and trusts no earlier look."""
-        with self._lock:
-            if self._connection is not None and self._pid == getpid():
-                self._connection.close()
-                self._connection, self._pid = None, None
+        """Close this process's connection (the engine's engine_disposed event); the next look opens
+        another and trusts no earlier look."""
+        super().close()
 
-    def _own_connection(self) -> sqlite3.Connection:
-        if self._pid != getpid():
-            if self._connection is not None:
-                # Opened by the parent: never closed here (closing it could disturb the parent's
-                # locks), only never used again.
-                self._inherited.append(self._connection)
-            connection = own_connection(self.database_path)  # autocommit: every statement reads the latest commit
-            connection.execute("PRAGMA query_only = ON")
-            self._connection, self._pid = connection, getpid()
-            self._data_version = None  # a new connection's numbers say nothing about the old one's
-        return self._connection
+    def _open(self) -> sqlite3.Connection:
+        connection = own_connection(self.database_path)  # autocommit: every statement reads the latest commit
+        connection.execute("PRAGMA query_only = ON")
+        self._data_version = None  # a new connection's numbers say nothing about the old one's
+        return connection

@@ -1,5 +1,5 @@
 """SQLite connection settings, applied to each new connection of an app's SQLite engine, and
-the connections a process opens of its own beside the engine (`own_connection`, `OwnWriter`).
+the connections a process opens of its own beside the engine (`own_connection`, `OwnConnection`).
 
 WAL lets readers run beside the writer; synchronous=NORMAL skips the fsync per commit (a
 committed transaction survives a crash of the process, not of the machine); foreign keys on;
@@ -44,10 +44,10 @@ def sqlite_file_of(engine: Engine) -> str | None:
 
 
 def own_connection(database_path: str) -> sqlite3.Connection:
-    """A connection of one process's own, beside the engine's (models/client_snapshots.py CommitWatch,
-    OwnWriter): autocommit (isolation_level=None, no implicit BEGIN, so each
-    statement is its own transaction and every read sees the latest commit), shared by the threads of
-    its process (callers hold a lock), with the app's pragmas."""
+    """A connection of one process's own, beside the engine's (OwnConnection): autocommit
+    (isolation_level=None, no implicit BEGIN, so each statement is its own transaction and every read
+    sees the latest commit), shared by the threads of its process (callers hold a lock), with the
+    app's pragmas."""
     connection = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
     apply_pragmas(connection)
     return connection
@@ -55,19 +55,20 @@ def own_connection(database_path: str) -> sqlite3.Connection:
 
 # Connections a parent process opened before a fork. A child never uses them and never closes them,
 # not even by letting them be garbage-collected: closing could disturb the parent's locks and WAL
-# (https://www.sqlite.org/howtocorrupt.html §2.6). At most one per writer per fork.
+# (https://www.sqlite.org/howtocorrupt.html §2.6). At most one per OwnConnection per fork.
 INHERITED: list[sqlite3.Connection] = []
 
 
-class OwnWriter:
-    """One process's own connection to a SQLite file (own_connection), for a writer that sends its
-    statements beside the engine: models/auth_event.py EventWriter; or, overriding `_open`, to a
-    store kept beside that file: models/used_assertions.py JtiStore (LMDB).
+class OwnConnection:
+    """One process's own connection to a SQLite file (own_connection), beside the engine: for a
+    writer, models/auth_event.py EventWriter; for models/client_snapshots.py CommitWatch (its
+    `_open` makes the connection read-only); or, overriding `_open`, to a store kept beside that
+    file: models/used_assertions.py JtiStore (LMDB).
 
-    Like CommitWatch (models/client_snapshots.py), the connection belongs to the process that
-    opened it: gunicorn builds the app and then forks its workers, and a SQLite connection must not
-    cross a fork. A process's first use opens its own. A lock: threaded servers share the
-    connection; a writer holds `_lock` around `_own_connection()` and everything it sends on it.
+    The connection belongs to the process that opened it: gunicorn builds the app and then forks
+    its workers, and a SQLite connection must not cross a fork. A process's first use opens its
+    own. A lock: threaded servers share the connection; a user holds `_lock` around
+    `_own_connection()` and everything it sends on it.
     """
 
     def __init__(self, database_path: str):
@@ -77,7 +78,7 @@ class OwnWriter:
         self._pid: int | None = None
 
     def connection(self) -> sqlite3.Connection:
-        """This process's writer connection (tests trace the statements it sends)."""
+        """This process's own connection (tests trace the statements it sends)."""
         with self._lock:
             return self._own_connection()
 
@@ -110,12 +111,12 @@ class WritersPerFile:
     first call for an engine on that file, closed with the engine's connections (tests dispose one
     engine per app; shutdown)."""
 
-    def __init__(self, make: Callable[[str, Dialect], OwnWriter]):
+    def __init__(self, make: Callable[[str, Dialect], OwnConnection]):
         self._make = make
-        self._writers: dict[str, OwnWriter] = {}  # SQLite file -> this process's writer
+        self._writers: dict[str, OwnConnection] = {}  # SQLite file -> this process's writer
         self._lock = threading.Lock()
 
-    def for_engine(self, engine: Engine) -> OwnWriter | None:
+    def for_engine(self, engine: Engine) -> OwnConnection | None:
         """The writer for the engine's SQLite file, or None when it is not one (sqlite_file_of)."""
         path = sqlite_file_of(engine)
         if path is None:

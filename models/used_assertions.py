@@ -39,7 +39,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models import UsedAssertion, db
-from models.sqlite_tuning import OwnWriter, WritersPerFile
+from models.sqlite_tuning import OwnConnection, WritersPerFile
 from models.timeutil import utcnow
 
 _TABLE = UsedAssertion.__table__
@@ -126,7 +126,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _EIGHT_BYTES = struct.Struct(">q")  # big-endian: byte order is number order, so keys sort by it
 
 
-class JtiStore(OwnWriter):
+class JtiStore(OwnConnection):
     """One process's handle on the LMDB store beside a SQLite file, in two named databases:
 
     - used:     (client_pk, jti)            -> expires_at  (the record; a put without overwrite
@@ -137,7 +137,7 @@ class JtiStore(OwnWriter):
     client_pk and expires_at (microseconds since 1970, UTC) are 8 bytes big-endian each, the jti its
     UTF-8 bytes. Like a SQLite connection, an LMDB environment belongs to the process that opened
     it ("use an MDB_env in the process which opened it, without fork()ing", http://www.lmdb.tech/doc/;
-    OwnWriter: gunicorn forks its workers after building the app); `_lock` keeps a process's threads
+    OwnConnection: gunicorn forks its workers after building the app); `_lock` keeps a process's threads
     to one transaction at a time.
     """
 

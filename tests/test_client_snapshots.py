@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from models import Client, ClientGrant, Credential, client_snapshots, db
+from models import Client, ClientGrant, Credential, client_snapshots, db, sqlite_tuning
 from models.applications import find_application, grant_api, revoke_api_grant, rotate_secret
 from models.client_snapshots import ClientSnapshot, ClientSnapshots, column_names
 from models.credential_registry import (
@@ -192,7 +192,7 @@ def test_a_new_process_opens_its_own_watch_connection_and_checks_again(app, monk
     with app.app_context():
         kept = snapshots.find(client_id)
     inherited = snapshots.commit_watch.connection()
-    monkeypatch.setattr(client_snapshots, "getpid", lambda: -1)  # as if in a forked worker
+    monkeypatch.setattr(sqlite_tuning, "getpid", lambda: -1)  # as if in a forked worker
     seen = []
     own = snapshots.commit_watch.connection()
     own.set_trace_callback(seen.append)
