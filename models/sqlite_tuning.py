@@ -88,7 +88,7 @@ class OwnConnection:
             if self._connection is not None and self._pid == getpid():
                 self._connection.close()
             elif self._connection is not None:
-                INHERITED.append(self._connection)
+                self._leave_inherited(self._connection)  # the parent's
             self._connection, self._pid = None, None
 
     def _own_connection(self) -> sqlite3.Connection:

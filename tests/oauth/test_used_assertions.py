@@ -171,6 +171,23 @@ def test_a_forked_process_opens_its_own_environment_and_the_parent_sees_its_inse
         assert insert_jti(client_pk, "parent-after", TOMORROW)
 
 
+def test_a_forked_process_that_closes_the_inherited_store_can_open_its_own(app, client_pk):
+    """Disposing the engine in a child (tests do) closes the parent's environment there too, so
+    the child's next insert can open the store: py-lmdb opens a store's files once per process."""
+    with app.app_context():
+        assert insert_jti(client_pk, "parent", TOMORROW)
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                db.engine.dispose()
+                status = 0 if insert_jti(client_pk, "child", TOMORROW) else 2
+            finally:
+                os._exit(status)
+        assert wait_for(pid, seconds=30) == 0
+        assert not insert_jti(client_pk, "child", TOMORROW)
+
+
 def _is_closed(store) -> bool:
     try:
         store.env.info()
