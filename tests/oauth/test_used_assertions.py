@@ -210,29 +210,36 @@ def wait_for(pid: int, seconds: float) -> int:
 
 
 def test_processes_racing_for_the_same_jtis_each_win_each_jti_once(app, client_pk):
-    """Four forked processes insert the same 200 jtis at once: each jti is won exactly once."""
-    jtis = [uuid.uuid4().hex for _ in range(200)]
-    read_end, write_end = os.pipe()
-    children = []
+    """Four forked processes, released at once, insert the same 1,000 jtis: each jti is won exactly once."""
+    jtis = [uuid.uuid4().hex for _ in range(1000)]
+    go_read, go_write = os.pipe()
+    children = []  # (pid, the read end of its result pipe)
     with app.app_context():
         for _ in range(4):
+            result_read, result_write = os.pipe()
             pid = os.fork()
             if pid == 0:
                 status = 1
                 try:
-                    os.close(read_end)
+                    os.read(go_read, 1)  # wait for the start
                     won = [jti for jti in jtis if insert_jti(client_pk, jti, TOMORROW)]
-                    os.write(write_end, "".join(f"{jti}\n" for jti in won).encode())
+                    with os.fdopen(result_write, "w") as result:
+                        result.write("".join(f"{jti}\n" for jti in won))
                     status = 0
                 finally:
                     os._exit(status)
-            children.append(pid)
-        os.close(write_end)
-        with os.fdopen(read_end) as reader:
-            won = reader.read().split()
-        assert [wait_for(pid, seconds=60) for pid in children] == [0, 0, 0, 0]
+            os.close(result_write)
+            children.append((pid, result_read))
+        os.write(go_write, b"go!!")  # one byte each: all four start together
+        won = []
+        for _, result_read in children:
+            with os.fdopen(result_read) as result:
+                won.extend(result.read().split())
+        assert [wait_for(pid, seconds=60) for pid, _ in children] == [0, 0, 0, 0]
+        os.close(go_read)
+        os.close(go_write)
         assert sorted(won) == sorted(jtis)
-        assert jti_store(db.engine).count() == 200
+        assert jti_store(db.engine).count() == 1000
 
 
 def test_threads_share_the_environment_and_each_jti_wins_once(app, client_pk):
