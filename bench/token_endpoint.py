@@ -579,7 +579,7 @@ def running(start, log_path: Path, *start_args):
 
 
 def versions() -> dict:
-    found = {"python": platform.python_version(), "cores": os.cpu_count()}
+    found = {"python": platform.python_version(), "cores": os.cpu_count(), "server_python": server_python()}
     for name, command in (("wrk", ["wrk", "--version"]), ("node", ["node", "--version"]),
                           ("gunicorn", [str(VENV_BIN / "gunicorn"), "--version"])):
         try:
@@ -591,6 +591,21 @@ def versions() -> dict:
     if package.exists():
         found["oidc-provider"] = json.loads(package.read_text())["version"]
     return found
+
+
+def server_python() -> str | None:
+    """The interpreter that serves AppCreds: its version, path, and which of the build options that
+    matter for speed its configure line names (a distribution's build may use PGO and LTO without
+    naming them there: Debian's does)."""
+    probe = ("import sys, sysconfig; args = sysconfig.get_config_var('CONFIG_ARGS') or ''; "
+             "named = [o for o in ('--enable-optimizations', '--with-lto') if o in args]; "
+             "print(sys.version.split()[0], sys.executable, *(['configured with', *named] if named else []))")
+    try:
+        completed = subprocess.run([str(VENV_BIN / "python"), "-c", probe], capture_output=True, text=True,
+                                   timeout=30, check=False)
+    except OSError:
+        return None
+    return completed.stdout.strip() or None
 
 
 def summarize(targets: list[Target]) -> list[dict]:
@@ -683,6 +698,9 @@ def main(argv=None) -> int:
     parser.add_argument("--applications-warmup", type=float, default=None, metavar="SECONDS",
                         help="the --applications target's warm-up in its first round (default: --warmup); long "
                              "enough for every worker to load every application: a few times workers x N requests")
+    parser.add_argument("--venv", default=None, metavar="DIR",
+                        help="the virtual environment whose python, gunicorn and granian serve AppCreds (default "
+                             ".venv), e.g. one on a CPython built with PGO and LTO (README, Performance)")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--assertions", type=int, default=0, help="private_key_jwt assertions to pre-sign per round "
@@ -696,6 +714,11 @@ def main(argv=None) -> int:
         parser.error("--applications must be 0..1000000")
     if args.applications_warmup is not None and not 0 < args.applications_warmup <= 1800:
         parser.error("--applications-warmup must be 0..1800 seconds")
+    if args.venv is not None:
+        global VENV_BIN
+        VENV_BIN = Path(args.venv).resolve() / "bin"
+        if not (VENV_BIN / "granian").exists() and not (VENV_BIN / "gunicorn").exists():
+            parser.error(f"{args.venv} has neither gunicorn nor granian: pip install -e '.[granian]' into it first")
     if args.generator == "auto":
         args.generator = "wrk" if loadgen.have_wrk() else "python"
         if args.generator == "python":
@@ -722,7 +745,7 @@ def run_benchmark(args, info: dict, workdir: Path, stack: contextlib.ExitStack) 
     server = " and ".join(servers.values()) if args.server == "both" else servers[args.server]
     print(f"token endpoint benchmark of {info['source']}: {args.rounds} round(s) of {args.seconds:g} s per target "
           f"after {args.warmup:g} s warm-up; {args.connections} connections, {server} with {args.workers} workers, "
-          f"generator {args.generator}; load average "
+          f"generator {args.generator}; Python {info['server_python']}; load average "
           f"{os.getloadavg()[0]:.1f} on {info['cores']} cores", flush=True)
     targets = start_appcreds(args, workdir, stack)
     if args.peer:
